@@ -1,0 +1,115 @@
+//! "No per-frame allocation once warm": checked with a counting allocator rather than trusted.
+//!
+//! A call at 50 frames per second times hundreds of calls makes allocator traffic on the media
+//! path a real cost, so the decoder's reused buffer and the encoders' caller-owned buffers are
+//! held to zero allocations per frame after the first.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use audiosocket_engine::protocol::{encode_audio, pcm_frames, write_frame, Decoder, Kind, Message};
+
+struct Counting;
+
+thread_local! {
+    /// Counts only on the thread under test: the test harness allocates on its own threads.
+    static COUNT: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+fn note_alloc() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = COUNT.try_with(|c| c.set(c.get().map(|n| n + 1)));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
+// the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_alloc();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_alloc();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note_alloc();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Allocations made by `f` on this thread.
+fn allocations(f: impl FnOnce()) -> usize {
+    COUNT.with(|c| c.set(Some(0)));
+    f();
+    COUNT.with(|c| c.replace(None)).expect("counting was on")
+}
+
+/// A stream of 20 ms frames at every rate, each followed by a DTMF digit.
+fn stream() -> Vec<u8> {
+    let mut out = Vec::new();
+    for hz in [
+        8_000, 12_000, 16_000, 24_000, 32_000, 44_100, 48_000, 96_000, 192_000,
+    ] {
+        let pcm = vec![0x5a; hz as usize / 50 * 2];
+        encode_audio(&mut out, hz, &pcm).unwrap();
+        out.extend_from_slice(&[0x03, 0x00, 0x01, b'7']);
+    }
+    out
+}
+
+#[test]
+fn warm_decoder_does_not_allocate() {
+    let stream = stream();
+    let mut decoder = Decoder::new();
+    let mut seen = 0usize;
+    let mut run = |decoder: &mut Decoder| {
+        // Awkward TCP-like reads: every message ends up split, headers included.
+        for read in stream.chunks(1_000) {
+            let (a, b) = read.split_at(read.len() / 3);
+            for part in [a, b] {
+                decoder
+                    .feed(part, |msg| {
+                        if let Message::Audio { payload, .. } = msg {
+                            seen += payload.len();
+                        }
+                    })
+                    .unwrap();
+            }
+        }
+    };
+    run(&mut decoder);
+    let n = allocations(|| {
+        for _ in 0..50 {
+            run(&mut decoder);
+        }
+    });
+    assert_eq!(n, 0, "allocations while decoding once warm");
+    assert!(seen > 0);
+    decoder.finish().unwrap();
+}
+
+#[test]
+fn encoding_into_reused_buffers_does_not_allocate() {
+    let pcm = vec![0x11u8; 16_000];
+    let mut out = Vec::with_capacity(1_024);
+    let mut dst = [0u8; 1_024];
+    let n = allocations(|| {
+        for frame in pcm_frames(&pcm, 8_000, 20).unwrap() {
+            out.clear();
+            encode_audio(&mut out, 8_000, frame).unwrap();
+            let len = write_frame(&mut dst, Kind::SLIN_8K, frame).unwrap();
+            assert_eq!(&dst[..len], &out[..]);
+        }
+    });
+    assert_eq!(n, 0, "allocations while encoding into reused buffers");
+}

@@ -5,10 +5,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-// Tests that spawn processes run the built package, as users do: build it from the sources first.
-if (spawnSync('npm', ['run', '--silent', 'build:ts'], { stdio: 'inherit' }).status !== 0) {
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+// Type-check everything (tests included), then build: tests that spawn processes run the built
+// package, as users do.
+for (const step of [['npx', ['tsc', '-p', 'tsconfig.json']], ['npm', ['run', '--silent', 'build:ts']]]) {
+  if (spawnSync(step[0], step[1], { stdio: 'inherit' }).status !== 0) {
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
 }
 
 let passed = 0;

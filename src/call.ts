@@ -1,0 +1,341 @@
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import { AudioSocketError, ErrorCode } from './errors';
+import type { CallStats, CancelledMark, EndReason, Engine, RemoteAddress, WireFormat } from './engine/contract';
+import { InboundQueue } from './inbound';
+
+export interface DtmfInfo {
+  /** `end` for Asterisk's 0x03 (sent when the digit ends); fork DTMF (0x02) also reports `start`. */
+  state: 'start' | 'end';
+  /** Fork DTMF only: how long the key was held, ms. */
+  durationMs: number | null;
+}
+
+export interface CallEnd {
+  reason: EndReason;
+  /** Set when reason is `error`. */
+  error: AudioSocketError | null;
+  /** Audio that was queued but never played, ms. */
+  unplayedMs: number;
+}
+
+export interface PlayOptions {
+  /** Also emit a 'mark' event with this name when the audio has played. */
+  mark?: string;
+  /** Aborting clears the call's queue (barge-in); the play resolves with reason `aborted`. */
+  signal?: AbortSignal;
+}
+
+export interface PlayResult {
+  /** True when every sample was sent. */
+  completed: boolean;
+  /** `played`, or why not: `cleared` (clear()), `aborted` (the signal), `ended` (the call ended). */
+  reason: 'played' | 'cleared' | 'aborted' | 'ended';
+  /** Of this play's audio, how much never played, ms. */
+  unplayedMs: number;
+}
+
+export interface ClearedAudio {
+  /** Queued audio dropped, ms. */
+  clearedMs: number;
+  /** Names of the marks that will now never fire, in queue order. */
+  marks: string[];
+}
+
+export interface CallEvents {
+  /** Caller audio, PCM16 at `format.sampleRate`, one frame (usually 20 ms) per event. */
+  audio: [pcm: Int16Array];
+  dtmf: [digit: string, info: DtmfInfo];
+  /** The audio before a mark has been sent. */
+  mark: [name: string];
+  /** The playout queue fell to lowWaterMs after write() returned false. */
+  drain: [];
+  end: [info: CallEnd];
+  /** A problem that did not end the call (a malformed message, inbound overflow...). */
+  error: [error: AudioSocketError];
+}
+
+interface PendingMark {
+  name: string | undefined;
+  play?: { durationMs: number; resolve: (result: PlayResult) => void; aborted: boolean };
+}
+
+/** The facade's side of the engine: what a Call needs from its server. */
+export interface CallHost {
+  readonly driver: Engine;
+  readonly sampleRate: number;
+  readonly inboundQueueFrames: number;
+  readonly highWaterMs: number;
+  /** Where a call's error goes when the call itself has no 'error' listener. */
+  unhandledError(call: Call, error: AudioSocketError): void;
+}
+
+/**
+ * One call: caller audio in, paced audio out. Created by AudioSocketServer; never constructed
+ * by applications.
+ */
+export class Call extends EventEmitter<CallEvents> {
+  /** The call's UUID, canonical lower-case. */
+  readonly id: string;
+  /** The Asterisk (or proxy) end of the connection. */
+  readonly remote: RemoteAddress;
+  /** What the wire carries: the kind and rate of the last audio frame received. */
+  readonly wireFormat: WireFormat;
+  /** What handlers read and write. */
+  readonly format: { sampleRate: number; channels: 1 };
+  #host: CallHost;
+  /** @internal The engine's number for this call. */
+  readonly handle: number;
+  #marks = new Map<number, PendingMark>();
+  #nextMark = 0;
+  #end: CallEnd | null = null;
+  #ended: Promise<CallEnd>;
+  #resolveEnded!: (end: CallEnd) => void;
+  #readers = new Set<InboundQueue>();
+  #inboundDropped = 0;
+
+  /** @internal */
+  constructor(host: CallHost, handle: number, id: string, remote: RemoteAddress, wire: WireFormat) {
+    super({ captureRejections: true });
+    this.#host = host;
+    this.handle = handle;
+    this.id = id;
+    this.remote = remote;
+    this.wireFormat = wire;
+    this.format = { sampleRate: host.sampleRate, channels: 1 };
+    this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
+    // An async handler that rejects (captureRejections) ends only this call. Defined here, not
+    // as a method, because the generic EventEmitter typing of the symbol's signature is unusable.
+    Object.defineProperty(this, EventEmitter.captureRejectionSymbol, {
+      value: (cause: unknown, event: string) => this._handlerFailed(cause, event),
+    });
+  }
+
+  /** Whether the call has ended. */
+  get ended(): boolean {
+    return this.#end !== null;
+  }
+
+  /** Resolves when the call ends, with why. */
+  get done(): Promise<CallEnd> {
+    return this.#ended;
+  }
+
+  /**
+   * Queues PCM16 (at `format.sampleRate`) for paced playout. Returns false when the queue is
+   * above highWaterMs: wait for 'drain' before writing more. Throws ERR_AUDIOSOCKET_QUEUE_FULL
+   * past maxQueueMs (nothing of that write is queued) and ERR_AUDIOSOCKET_CALL_ENDED after the end.
+   */
+  write(pcm: Int16Array): boolean {
+    this.#assertLive();
+    return this.#host.driver.write(this.handle, pcm) <= this.#host.highWaterMs;
+  }
+
+  /**
+   * Queues `pcm` and resolves when it has all been sent, or with how much did not play if the
+   * queue was cleared, the signal aborted or the call ended first. Rejects only on bad use
+   * (call ended, queue full).
+   */
+  play(pcm: Int16Array, options: PlayOptions = {}): Promise<PlayResult> {
+    this.#assertLive();
+    const { signal } = options;
+    if (signal?.aborted) {
+      return Promise.resolve({ completed: false, reason: 'aborted', unplayedMs: this.#durationMs(pcm) });
+    }
+    this.#host.driver.write(this.handle, pcm);
+    return new Promise((resolve) => {
+      const play = { durationMs: this.#durationMs(pcm), resolve, aborted: false };
+      const id = this.#queueMark({ name: options.mark, play });
+      if (!signal) return;
+      const onAbort = () => {
+        if (!this.#marks.has(id)) return;
+        play.aborted = true;
+        this.clear();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#ended.finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  /** Emits 'mark' with `name` once the audio written before it has been sent. */
+  mark(name: string): void {
+    this.#assertLive();
+    this.#queueMark({ name });
+  }
+
+  /** Barge-in: drops all queued audio now. Pending plays resolve as cleared. */
+  clear(): ClearedAudio {
+    if (this.ended) return { clearedMs: 0, marks: [] };
+    const { clearedMs, marks } = this.#host.driver.clear(this.handle);
+    return { clearedMs, marks: this.#cancel(marks, 'cleared') };
+  }
+
+  /** Holds playout where it is (idle policy frames meanwhile); queued audio stays queued. */
+  pause(): void {
+    this.#assertLive();
+    this.#host.driver.pause(this.handle);
+  }
+
+  resume(): void {
+    this.#assertLive();
+    this.#host.driver.resume(this.handle);
+  }
+
+  /** Sends 0x00 (the dialplan continues on Asterisk 20.14+) and closes. Queued audio is dropped. */
+  hangup(): void {
+    if (!this.ended) this.#host.driver.hangup(this.handle, 'local-hangup');
+  }
+
+  stats(): CallStats & { inboundDropped: number } {
+    if (this.ended) throw new AudioSocketError(ErrorCode.CALL_ENDED, `call ${this.id} has ended`);
+    return { ...this.#host.driver.stats(this.handle), inboundDropped: this.#inboundDropped };
+  }
+
+  /**
+   * Caller audio frames until the call ends. Buffering starts when the iterator is created, not
+   * at its first next(); a slow reader loses the oldest frames past inboundQueueFrames (counted
+   * in stats().inboundDropped, reported as an ERR_AUDIOSOCKET_INBOUND_OVERFLOW error).
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Int16Array> {
+    const queue = this.#openReader();
+    const close = (): IteratorResult<Int16Array, undefined> => {
+      queue.end();
+      this.#readers.delete(queue);
+      return { done: true, value: undefined };
+    };
+    return {
+      next: async () => {
+        const frame = await queue.shift();
+        return frame ? { done: false, value: frame } : close();
+      },
+      return: async () => close(),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /**
+   * A Duplex for piping: reads caller audio, writes audio to play, both as little-endian PCM16
+   * bytes at `format.sampleRate`. Writes wait for 'drain' above highWaterMs (stream backpressure).
+   */
+  stream(): Duplex {
+    const queue = this.#openReader();
+    let pendingBytes: Buffer = Buffer.alloc(0);
+    const call = this;
+    const duplex = new Duplex({
+      read() {
+        const frame = queue.poll();
+        if (frame) return void this.push(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+        queue.shift().then((next) => this.push(next ? Buffer.from(next.buffer, next.byteOffset, next.byteLength) : null));
+      },
+      write(chunk: Buffer, _encoding, callback) {
+        if (call.ended) return callback(new AudioSocketError(ErrorCode.CALL_ENDED, `call ${call.id} has ended`));
+        // Keep a trailing odd byte for the next chunk: never split a sample.
+        const bytes = pendingBytes.length ? Buffer.concat([pendingBytes, chunk]) : chunk;
+        const whole = bytes.length & ~1;
+        pendingBytes = Buffer.from(bytes.subarray(whole));
+        const samples = new Int16Array(whole / 2);
+        new Uint8Array(samples.buffer).set(bytes.subarray(0, whole));
+        try {
+          if (call.write(samples)) return callback();
+          const settle = () => {
+            call.off('drain', settle);
+            call.off('end', settle);
+            callback();
+          };
+          call.on('drain', settle);
+          call.on('end', settle);
+        } catch (error) {
+          callback(error as Error);
+        }
+      },
+    });
+    this.#ended.then(() => {
+      queue.end();
+      this.#readers.delete(queue);
+    });
+    return duplex;
+  }
+
+  // Engine events, dispatched by the server.
+
+  /** @internal */
+  _audio(pcm: Int16Array): void {
+    for (const reader of this.#readers) reader.push(pcm);
+    this.emit('audio', pcm);
+  }
+
+  /** @internal */
+  _mark(mark: number): void {
+    const pending = this.#marks.get(mark);
+    if (!pending) return;
+    this.#marks.delete(mark);
+    pending.play?.resolve({ completed: true, reason: 'played', unplayedMs: 0 });
+    if (pending.name !== undefined) this.emit('mark', pending.name);
+  }
+
+  /** @internal */
+  _error(error: AudioSocketError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else this.#host.unhandledError(this, error);
+  }
+
+  /** @internal */
+  _end(reason: EndReason, error: AudioSocketError | null, unplayedMs: number, marks: CancelledMark[]): void {
+    if (this.#end) return;
+    this.#end = { reason, error, unplayedMs };
+    this.#cancel(marks, 'ended');
+    for (const reader of this.#readers) reader.end();
+    this.#readers.clear();
+    this.#resolveEnded(this.#end);
+    this.emit('end', this.#end);
+  }
+
+  /** @internal */
+  _handlerFailed(cause: unknown, event: string): void {
+    const error = new AudioSocketError(ErrorCode.HANDLER_FAILED, `the '${event}' handler of call ${this.id} failed: ${String(cause)}`, { cause });
+    if (!this.ended) this.#host.driver.hangup(this.handle, 'error', error);
+  }
+
+  #openReader(): InboundQueue {
+    const queue = new InboundQueue(this.#host.inboundQueueFrames, (error) => {
+      this.#inboundDropped++;
+      if (error) this._error(error);
+    });
+    if (this.ended) queue.end();
+    else this.#readers.add(queue);
+    return queue;
+  }
+
+  #queueMark(mark: PendingMark): number {
+    const id = this.#nextMark++;
+    this.#marks.set(id, mark);
+    this.#host.driver.mark(this.handle, id);
+    return id;
+  }
+
+  #cancel(cancelled: CancelledMark[], reason: 'cleared' | 'ended'): string[] {
+    const names: string[] = [];
+    for (const { mark, aheadMs } of cancelled) {
+      const pending = this.#marks.get(mark);
+      if (!pending) continue;
+      this.#marks.delete(mark);
+      if (pending.name !== undefined && !pending.play) names.push(pending.name);
+      if (pending.play) {
+        const unplayedMs = Math.min(pending.play.durationMs, aheadMs);
+        pending.play.resolve({ completed: false, reason: pending.play.aborted ? 'aborted' : reason, unplayedMs });
+        if (pending.name !== undefined) names.push(pending.name);
+      }
+    }
+    return names;
+  }
+
+  #durationMs(pcm: Int16Array): number {
+    return (pcm.length * 1000) / this.#host.sampleRate;
+  }
+
+  #assertLive(): void {
+    if (this.ended) throw new AudioSocketError(ErrorCode.CALL_ENDED, `call ${this.id} has ended`);
+  }
+}

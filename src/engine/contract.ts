@@ -1,0 +1,130 @@
+/**
+ * The contract between the facade (AudioSocketServer, Call) and an engine. Two engines
+ * implement it: `js` (src/engine/js, on node:net) and `native` (crate/, through napi-rs).
+ * Calls are numbered handles here; the facade maps them to Call objects. Everything an engine
+ * reports reaches the facade through one sink, in batches: whatever is ready at once arrives as
+ * one array, so a native engine crosses into JavaScript once per tick, not once per frame.
+ */
+import type { AudioSocketError } from '../errors';
+
+export type EngineName = 'native' | 'js';
+
+/** How a call ended. */
+export type EndReason =
+  /** Asterisk sent 0x00 or closed the connection. */
+  | 'remote-hangup'
+  /** The application called hangup(). */
+  | 'local-hangup'
+  /** A protocol or socket error, or a handler that threw; `error` says which. */
+  | 'error'
+  /** No UUID within handshakeTimeoutMs (only for connections that never became calls). */
+  | 'timeout'
+  /** server.close(). */
+  | 'server-close';
+
+export interface RemoteAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** Settings every engine takes, already validated and defaulted by the facade. */
+export interface EngineConfig {
+  /** Sample rate the application reads and writes, and of the frames sent (Hz). */
+  sampleRate: number;
+  /** Audio queued before playout starts, ms. */
+  prebufferMs: number;
+  /** What to send while nothing is queued or while paused. */
+  idle: 'silence' | 'none';
+  /** Connections that send no UUID within this many ms are closed. */
+  handshakeTimeoutMs: number;
+  /** Calls (and handshaking connections) at once; more are refused with 0x00. */
+  maxCalls: number;
+  /** Peers allowed to connect; empty means everyone. */
+  allow: readonly string[];
+  /** Longest payload accepted from the network, bytes. */
+  maxPayload: number;
+  /** Queue depth above which write() returns false, ms. */
+  highWaterMs: number;
+  /** Queue depth at which 'drain' is reported after write() returned false, ms. */
+  lowWaterMs: number;
+  /** Queue depth beyond which write() refuses audio with ERR_AUDIOSOCKET_QUEUE_FULL, ms. */
+  maxQueueMs: number;
+}
+
+export interface WireFormat {
+  /** The kind of the last audio frame received (0x10-0x18), or of the frames sent until then. */
+  kind: number;
+  sampleRate: number;
+}
+
+export type EngineEvent =
+  | { type: 'call'; call: number; id: string; remote: RemoteAddress; wire: WireFormat }
+  | { type: 'audio'; call: number; pcm: Int16Array }
+  | { type: 'dtmf'; call: number; digit: string; state: 'start' | 'end'; durationMs: number | null }
+  | { type: 'mark'; call: number; mark: number }
+  | { type: 'drain'; call: number }
+  /** A problem on one call that does not end it (an unknown kind, a bad DTMF payload...). */
+  | { type: 'error'; call: number; error: AudioSocketError }
+  /**
+   * A connection refused or failed before it became a call (not allowed, over maxCalls, no
+   * UUID in time, bad first message). The server keeps serving.
+   */
+  | { type: 'reject'; remote: RemoteAddress; error: AudioSocketError }
+  | { type: 'end'; call: number; reason: EndReason; error: AudioSocketError | null; unplayedMs: number; marks: CancelledMark[] };
+
+/** A mark that was queued but never reached. */
+export interface CancelledMark {
+  mark: number;
+  /** Queued audio ahead of the mark when it was cancelled, ms. */
+  aheadMs: number;
+}
+
+export interface ClearResult {
+  /** Queued audio dropped, ms. */
+  clearedMs: number;
+  marks: CancelledMark[];
+}
+
+export interface CallStats {
+  /** Audio frames received from Asterisk. */
+  framesIn: number;
+  /** Frames sent to Asterisk, audio and idle silence. */
+  framesOut: number;
+  /** Of framesOut, frames of silence sent while idle or paused. */
+  silenceFramesOut: number;
+  /** Ticks on which playout had started but less than a frame of audio was queued and no mark ended it. */
+  underruns: number;
+  /** Audio queued for playout, ms. */
+  queuedMs: number;
+  /** Largest lateness of a clock tick against its deadline, ms. */
+  maxLatenessMs: number;
+  /** Frames not written because Asterisk stopped reading (socket buffer full). */
+  framesDropped: number;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  /** Starts listening; resolves with the bound address. */
+  listen(host: string, port: number): Promise<{ address: string; port: number; family: string }>;
+  /** The bound address, or null before listen() or after close(). */
+  address(): { address: string; port: number; family: string } | null;
+  /**
+   * Stops accepting, lets queued audio play for at most drainMs, then hangs up every call
+   * (each gets 0x00) and releases everything. Resolves when all is closed.
+   */
+  close(drainMs: number): Promise<void>;
+  /** Queues PCM (at config.sampleRate) for paced playout; returns the queue depth after it, ms. */
+  write(call: number, pcm: Int16Array): number;
+  /** Queues a mark after the audio written so far. */
+  mark(call: number, mark: number): void;
+  /** Drops all queued audio now and cancels the marks in it. */
+  clear(call: number): ClearResult;
+  pause(call: number): void;
+  resume(call: number): void;
+  /** Sends 0x00 and closes; the call ends with 'local-hangup'. */
+  hangup(call: number, reason?: EndReason, error?: AudioSocketError): void;
+  stats(call: number): CallStats;
+}
+
+export type EngineSink = (events: EngineEvent[]) => void;

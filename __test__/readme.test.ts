@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AudioSocketClient } from '../src/client';
+import { startServe } from './helpers/cli';
 import { audioReceived, bytesOf, concat, pattern, until } from './helpers/harness';
 
 /** The first code block under a README heading, exactly as written. */
@@ -34,6 +35,24 @@ describe('README', () => {
       expect(output).toContain(`call ${client.id} from 127.0.0.1`);
     } finally {
       child.kill();
+    }
+  });
+
+  it("the main job, 'npm start', serves echo on 127.0.0.1:9092 and stops cleanly on SIGTERM", async () => {
+    const serving = await startServe([], ['npm', 'start', '--silent']);
+    try {
+      expect(serving.port).toBe(9092);
+      const client = await AudioSocketClient.connect({ port: 9092, strict: true });
+      const sent = pattern(1600, 2);
+      await client.play(sent);
+      await until(() => audioReceived(client).length === 10, 'the echo');
+      expect(concat(audioReceived(client)).equals(bytesOf(sent))).toBe(true);
+      const closed = client.closed;
+      // npm does not forward signals to its child reliably everywhere: signal the server itself.
+      process.kill(Number(/pid (\d+)/.exec(serving.output())?.[1] ?? serving.child.pid), 'SIGTERM');
+      expect((await closed).hangupReceived).toBe(true);
+    } finally {
+      await serving.stop();
     }
   });
 });

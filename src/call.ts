@@ -17,6 +17,8 @@ export interface CallEnd {
   error: AudioSocketError | null;
   /** Audio that was queued but never played, ms. */
   unplayedMs: number;
+  /** The call's final counters. */
+  stats: CallStats & { inboundDropped: number };
 }
 
 export interface PlayOptions {
@@ -282,9 +284,9 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   /** @internal */
-  _end(reason: EndReason, error: AudioSocketError | null, unplayedMs: number, marks: CancelledMark[]): void {
+  _end(reason: EndReason, error: AudioSocketError | null, unplayedMs: number, marks: CancelledMark[], stats: CallStats): void {
     if (this.#end) return;
-    this.#end = { reason, error, unplayedMs };
+    this.#end = { reason, error, unplayedMs, stats: { ...stats, inboundDropped: this.#inboundDropped } };
     this.#cancel(marks, 'ended');
     for (const reader of this.#readers) reader.end();
     this.#readers.clear();

@@ -66,8 +66,10 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
   readonly strict: boolean;
   /** Frames received, when `record` is on. */
   readonly received: ReceivedFrame[] = [];
-  /** Messages sent (UUID included). */
-  sent = 0;
+  /** Messages sent, the UUID included. */
+  messagesSent = 0;
+  /** Audio messages sent. */
+  audioFramesSent = 0;
   #socket: Socket;
   #decoder = new FrameDecoder();
   #record: boolean;
@@ -127,6 +129,7 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
   /** One audio message, as is. */
   sendAudio(pcm: Int16Array | Uint8Array): void {
     this.sendRaw(encodeAudio(pcm, this.sampleRate));
+    this.audioFramesSent++;
     this.#lastActivity = performance.now();
   }
 
@@ -147,7 +150,7 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
   /** Any bytes, in one write (for malformed-input tests). */
   sendRaw(bytes: Uint8Array): void {
     this.#socket.write(bytes);
-    this.sent++;
+    this.messagesSent++;
   }
 
   /**

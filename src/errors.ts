@@ -46,6 +46,8 @@ export const ErrorCode = {
   SOCKET: 'ERR_AUDIOSOCKET_SOCKET',
   /** The server is closing or closed. */
   SERVER_CLOSED: 'ERR_AUDIOSOCKET_SERVER_CLOSED',
+  /** An audio file in a format the library does not read (the message names the one it does). */
+  UNSUPPORTED_AUDIO: 'ERR_AUDIOSOCKET_UNSUPPORTED_AUDIO',
   /** AudioSocketClient in strict mode saw something Asterisk 20.14+ hangs up on. */
   STRICT_VIOLATION: 'ERR_AUDIOSOCKET_STRICT_VIOLATION',
 } as const;

@@ -208,7 +208,7 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
         case 'end':
           this.#calls.delete(event.call);
           this.#backlog = this.#backlog.filter((c) => c !== call);
-          call._end(event.reason, event.error, event.unplayedMs, event.marks);
+          call._end(event.reason, event.error, event.unplayedMs, event.marks, event.stats);
           this.emit('callEnd', call, event.reason);
           return;
       }

@@ -71,7 +71,16 @@ export type EngineEvent =
    * UUID in time, bad first message). The server keeps serving.
    */
   | { type: 'reject'; remote: RemoteAddress; error: AudioSocketError }
-  | { type: 'end'; call: number; reason: EndReason; error: AudioSocketError | null; unplayedMs: number; marks: CancelledMark[] };
+  | {
+      type: 'end';
+      call: number;
+      reason: EndReason;
+      error: AudioSocketError | null;
+      unplayedMs: number;
+      marks: CancelledMark[];
+      /** The call's final counters (queuedMs is what was left unplayed). */
+      stats: CallStats;
+    };
 
 /** A mark that was queued but never reached. */
 export interface CancelledMark {

@@ -270,8 +270,9 @@ export class Connection {
   }
 
   #end(reason: EndReason, error: AudioSocketError | null): void {
+    const stats = this.callStats();
     const { clearedMs, marks } = this.#playout.abandon();
-    this.#host.emit({ type: 'end', call: this.handle, reason, error, unplayedMs: clearedMs, marks });
+    this.#host.emit({ type: 'end', call: this.handle, reason, error, unplayedMs: clearedMs, marks, stats });
   }
 
   #onEnd = (): void => {

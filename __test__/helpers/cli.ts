@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { until } from './harness';
+
+/** The built CLI, as `npx audiosocket` runs it (npm test builds dist/ first). */
+export const CLI = path.resolve('dist/cli/main.js');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], timeoutMs = 120_000): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface Serving {
+  child: ChildProcess;
+  port: number;
+  metricsPort: number | null;
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `audiosocket serve` with `args` and waits for its "listening on" line. */
+export async function startServe(args: string[], command: string[] = [process.execPath, CLI, 'serve']): Promise<Serving> {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (b) => (output += b));
+  child.stderr!.on('data', (b) => (output += b));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await until(() => /listening on/.test(output) || child.exitCode !== null, 'the server to listen');
+  const match = /listening on [^ ]+:(\d+)(?:.*metrics on [^ ]+:(\d+))?/.exec(output);
+  if (!match) throw new Error(`serve did not start: ${output}`);
+  return {
+    child,
+    port: Number(match[1]),
+    metricsPort: match[2] ? Number(match[2]) : null,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,245 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { get } from 'node:http';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { UsageError, hostPort, int, num, oneOf, parse, sampleRateOption } from './args';
+import { LoadGenerator } from './bench/generator';
+import { cpuPercent, sampleProcess, type ProcessSample } from './proc';
+
+export const BENCH_USAGE = `usage: audiosocket bench [options]
+  --calls N            simulated calls (default 100)
+  --duration S         seconds each call sends audio (default 10)
+  --ramp S             seconds over which the calls connect (default 2; less than --duration)
+  --rate HZ            sample rate of the calls (default 8000)
+  --mode MODE          echo (default: the server echoes, loss and round trip are measured)
+                       or listen (the server only receives, like a transcriber)
+  --engine NAME        start a server with this engine: auto (default), native, js
+  --server-cpu N       pin that server to CPU core N (taskset); run the bench itself under
+                       'taskset -c M' to pin the generator
+  --prebuffer-ms MS    the started server's prebuffer (default 0: round trip without queueing)
+  --target HOST:PORT   measure a running server instead of starting one
+  --pid PID            with --target: the server's process, for CPU % and RSS
+  --metrics-url URL    with --target and --mode listen: the server's /metrics, to count frames received
+  --json               print the result as one JSON object
+Exit code 1 when calls failed, frames were lost or a server broke Asterisk's reader rules.`;
+
+const OPTIONS = {
+  calls: { type: 'string' },
+  duration: { type: 'string' },
+  ramp: { type: 'string' },
+  rate: { type: 'string' },
+  mode: { type: 'string' },
+  engine: { type: 'string' },
+  'server-cpu': { type: 'string' },
+  'prebuffer-ms': { type: 'string' },
+  target: { type: 'string' },
+  pid: { type: 'string' },
+  'metrics-url': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+/** How long each call waits for its echo tail before hanging up, ms. */
+const LINGER_MS = 1000;
+
+export interface BenchResult {
+  mode: 'echo' | 'listen';
+  calls: { requested: number; connected: number; completed: number; failed: number };
+  durationS: number;
+  sampleRate: number;
+  frames: { sent: number; received: number; echoed: number | null; serverReceived: number | null; lost: number; lossPct: number };
+  echoLatencyMs: { p50: number; p99: number; max: number; count: number } | null;
+  arrivalGapMs: { p50: number; p99: number; max: number; count: number };
+  server: { engine: string | null; pid: number | null; cpuPct: number | null; rssMb: number | null; rssPeakMb: number | null };
+  generator: { sendLatenessMs: { p50: number; p99: number; max: number; count: number }; cpuPct: number };
+  violations: number;
+}
+
+/** `audiosocket bench`: N simulated calls against a server; prints loss, latency, pacing and cost. */
+export async function bench(args: string[]): Promise<number> {
+  const { values } = parse(args, OPTIONS);
+  if (values.help) return void console.log(BENCH_USAGE), 0;
+  const calls = int('calls', values.calls, 100, 1, 100_000);
+  const durationS = num('duration', values.duration, 10, 1, 86_400);
+  const rampS = num('ramp', values.ramp, 2, 0, 86_400);
+  if (rampS >= durationS) throw new UsageError('--ramp must be shorter than --duration');
+  const sampleRate = sampleRateOption(values.rate);
+  const mode = oneOf('mode', values.mode, ['echo', 'listen'] as const, 'echo');
+  if (values.target && (values.engine || values['server-cpu'] || values['prebuffer-ms'])) {
+    throw new UsageError('--engine, --server-cpu and --prebuffer-ms start a server: not with --target');
+  }
+  if ((values.pid || values['metrics-url']) && !values.target) throw new UsageError('--pid and --metrics-url go with --target');
+
+  const server = values.target
+    ? { ...hostPort(values.target, '--target'), pid: values.pid ? int('pid', values.pid, 0, 1, 2 ** 31) : null, engine: null, metricsUrl: values['metrics-url'] ?? null, child: null }
+    : await startServer({
+        engine: oneOf('engine', values.engine, ['auto', 'native', 'js'] as const, 'auto'),
+        cpu: values['server-cpu'] === undefined ? null : int('server-cpu', values['server-cpu'], 0, 0, 1023),
+        prebufferMs: int('prebuffer-ms', values['prebuffer-ms'], 0, 0, 1000),
+        rate: sampleRate,
+        mode,
+      });
+
+  try {
+    const generator = new LoadGenerator({ host: server.host, port: server.port, sampleRate, durationMs: durationS * 1000, lingerMs: LINGER_MS });
+    const serverFramesBefore = mode === 'listen' && server.metricsUrl ? await framesIn(server.metricsUrl) : null;
+    const generatorStart = sampleProcess()!;
+    // Calls connect evenly over the ramp, from one timer.
+    const started = performance.now();
+    let opened = 0;
+    await new Promise<void>((resolve) => {
+      const open = () => {
+        const due = rampS === 0 ? calls : Math.min(calls, Math.floor(((performance.now() - started) / (rampS * 1000)) * calls) + 1);
+        while (opened < due) {
+          generator.start();
+          opened++;
+        }
+        if (opened < calls) setTimeout(open, 5);
+        else resolve();
+      };
+      open();
+    });
+    // Server cost is measured in the steady state: every call up, none finished.
+    await waitUntil(() => generator.connected + generator.failed >= calls);
+    const steadyFrom = server.pid ? sampleProcess(server.pid) : null;
+    const progress = values.json || !process.stderr.isTTY ? null : setInterval(() => report(generator, calls), 1000);
+    let rssPeak = 0;
+    const rssSampler = setInterval(() => (rssPeak = Math.max(rssPeak, server.pid ? (sampleProcess(server.pid)?.rss ?? 0) : 0)), 500);
+    let steadyTo: ProcessSample | null = null;
+    await waitUntil(() => {
+      if (!steadyTo && generator.finished > 0) steadyTo = server.pid ? sampleProcess(server.pid) : null;
+      return generator.active === 0 && generator.connected + generator.failed >= calls;
+    });
+    steadyTo ??= server.pid ? sampleProcess(server.pid) : null;
+    clearInterval(rssSampler);
+    if (progress) clearInterval(progress), process.stderr.write('\r\x1b[K');
+    const generatorEnd = sampleProcess()!;
+    const serverEnd = server.pid ? sampleProcess(server.pid) : null;
+    const serverFramesAfter = serverFramesBefore !== null ? await framesIn(server.metricsUrl!) : null;
+
+    const serverReceived = serverFramesAfter !== null ? serverFramesAfter - serverFramesBefore! : null;
+    const delivered = mode === 'echo' ? generator.framesEchoed : serverReceived;
+    const lost = delivered === null ? 0 : Math.max(0, generator.framesSent - delivered);
+    const mb = (bytes: number | undefined) => (bytes === undefined ? null : Math.round((bytes / 1048576) * 10) / 10);
+    const result: BenchResult = {
+      mode,
+      calls: { requested: calls, connected: generator.connected, completed: generator.finished, failed: generator.failed },
+      durationS,
+      sampleRate,
+      frames: {
+        sent: generator.framesSent,
+        received: generator.framesReceived,
+        echoed: mode === 'echo' ? generator.framesEchoed : null,
+        serverReceived,
+        lost,
+        lossPct: generator.framesSent ? Math.round((lost / generator.framesSent) * 1e6) / 1e4 : 0,
+      },
+      echoLatencyMs: mode === 'echo' ? generator.echoLatency.summary() : null,
+      arrivalGapMs: generator.arrivalGaps.summary(),
+      server: {
+        engine: server.engine,
+        pid: server.pid,
+        cpuPct: steadyFrom && steadyTo ? Math.round(cpuPercent(steadyFrom, steadyTo) * 10) / 10 : null,
+        rssMb: mb(serverEnd?.rss),
+        rssPeakMb: server.pid ? mb(rssPeak) : null,
+      },
+      generator: { sendLatenessMs: generator.sendLateness.summary(), cpuPct: Math.round(cpuPercent(generatorStart, generatorEnd) * 10) / 10 },
+      violations: generator.violations,
+    };
+    console.log(values.json ? JSON.stringify(result) : format(result));
+    return result.calls.failed > 0 || result.frames.lost > 0 || result.violations > 0 ? 1 : 0;
+  } finally {
+    await server.child?.stop();
+  }
+}
+
+interface StartedServer {
+  host: string;
+  port: number;
+  pid: number;
+  engine: string;
+  metricsUrl: string;
+  child: { stop(): Promise<void> };
+}
+
+/** Starts `audiosocket serve` as a child process (optionally pinned to a core) and waits for its address. */
+async function startServer(options: { engine: string; cpu: number | null; prebufferMs: number; rate: number; mode: 'echo' | 'listen' }): Promise<StartedServer> {
+  const cli = path.join(__dirname, 'main.js');
+  if (!existsSync(cli)) throw new UsageError(`cannot start a server: ${cli} is missing (build with npm run build)`);
+  const serveArgs = [cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), options.mode === 'echo' ? '--echo' : '--listen'];
+  const [command, args] = options.cpu === null ? [process.execPath, serveArgs] : ['taskset', ['-c', String(options.cpu), process.execPath, ...serveArgs]];
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const found = /listening on .*/.exec(output);
+      if (found) resolve(found[0]);
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening: ${output.trim()}`)));
+  });
+  const match = /listening on ([^ ]+):(\d+) \((\w+) engine.*metrics on ([^ ]+):(\d+)/.exec(line);
+  if (!match) throw new Error(`unexpected server output: ${line}`);
+  return {
+    host: match[1]!,
+    port: Number(match[2]),
+    pid: child.pid!,
+    engine: match[3]!,
+    metricsUrl: `http://${match[4]}:${match[5]}/metrics`,
+    child: {
+      stop: () =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    },
+  };
+}
+
+/** audiosocket_frames_in_total from a server's /metrics. */
+function framesIn(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => {
+        const match = /^audiosocket_frames_in_total (\d+)/m.exec(body);
+        if (match) resolve(Number(match[1]));
+        else reject(new Error(`no audiosocket_frames_in_total at ${url}`));
+      });
+    }).on('error', reject);
+  });
+}
+
+function waitUntil(predicate: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (predicate() ? resolve() : setTimeout(check, 20));
+    check();
+  });
+}
+
+function report(generator: LoadGenerator, calls: number): void {
+  const lateness = generator.sendLateness.summary();
+  process.stderr.write(
+    `\r\x1b[Kcalls ${generator.active} up, ${generator.connected}/${calls} connected, ${generator.failed} failed | ` +
+      `sent ${generator.framesSent} received ${generator.framesReceived} | send lateness p99 ${lateness.p99} ms`,
+  );
+}
+
+function format(r: BenchResult): string {
+  const l = r.echoLatencyMs;
+  return [
+    `bench: ${r.calls.requested} calls (${r.mode}, ${r.sampleRate} Hz, ${r.durationS} s) against ${r.server.engine ?? 'a running'} server`,
+    `  calls      connected ${r.calls.connected}, completed ${r.calls.completed}, failed ${r.calls.failed}`,
+    `  frames     sent ${r.frames.sent}, ${r.mode === 'echo' ? `echoed ${r.frames.echoed}` : `server received ${r.frames.serverReceived ?? 'n/a'}`}, lost ${r.frames.lost} (${r.frames.lossPct} %)`,
+    l ? `  echo       round trip p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms` : null,
+    `  pacing     arrival gaps p50 ${r.arrivalGapMs.p50} ms, p99 ${r.arrivalGapMs.p99} ms, max ${r.arrivalGapMs.max} ms`,
+    `  server     cpu ${r.server.cpuPct ?? 'n/a'} % of a core, rss ${r.server.rssMb ?? 'n/a'} MB (peak ${r.server.rssPeakMb ?? 'n/a'} MB)`,
+    `  generator  cpu ${r.generator.cpuPct} %, send lateness p50 ${r.generator.sendLatenessMs.p50} ms, p99 ${r.generator.sendLatenessMs.p99} ms, max ${r.generator.sendLatenessMs.max} ms`,
+    `  violations ${r.violations}`,
+  ]
+    .filter((line) => line !== null)
+    .join('\n');
+}

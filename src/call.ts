@@ -139,23 +139,27 @@ export class Call extends EventEmitter<CallEvents> {
    * (call ended, queue full).
    */
   play(pcm: Int16Array, options: PlayOptions = {}): Promise<PlayResult> {
-    this.#assertLive();
     const { signal } = options;
-    if (signal?.aborted) {
-      return Promise.resolve({ completed: false, reason: 'aborted', unplayedMs: this.#durationMs(pcm) });
+    try {
+      this.#assertLive();
+      if (signal?.aborted) return Promise.resolve({ completed: false, reason: 'aborted', unplayedMs: this.#durationMs(pcm) });
+      this.#host.driver.write(this.handle, pcm);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    this.#host.driver.write(this.handle, pcm);
     return new Promise((resolve) => {
-      const play = { durationMs: this.#durationMs(pcm), resolve, aborted: false };
-      const id = this.#queueMark({ name: options.mark, play });
-      if (!signal) return;
       const onAbort = () => {
         if (!this.#marks.has(id)) return;
         play.aborted = true;
         this.clear();
       };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#ended.finally(() => signal.removeEventListener('abort', onAbort));
+      const settle = (result: PlayResult) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      const play = { durationMs: this.#durationMs(pcm), resolve: settle, aborted: false };
+      const id = this.#queueMark({ name: options.mark, play });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

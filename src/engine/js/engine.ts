@@ -42,6 +42,10 @@ export class JsEngine implements Engine, ConnectionHost {
       server.once('error', reject);
       server.listen({ host, port }, () => {
         server.off('error', reject);
+        // After listening, errors are failed accepts (EMFILE...): one connection lost, not the server.
+        server.on('error', (cause) =>
+          this.emit({ type: 'reject', remote: { address: '', port: 0, family: 'IPv4' }, error: new AudioSocketError(ErrorCode.SOCKET, `accept failed: ${cause.message}`, { cause }) }),
+        );
         resolve(server.address() as AddressInfo);
       });
     });

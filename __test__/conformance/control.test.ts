@@ -17,11 +17,11 @@ describe.each(ENGINES)('%s engine: playout control', (engine) => {
     call.mark('b');
     call.mark('c');
     await until(() => seen.length === 3, 'three marks');
-    expect(seen).toEqual([
-      ['a', 10],
-      ['b', 15],
-      ['c', 15],
-    ]);
+    // An engine whose clock runs off the JavaScript thread may send more before the handler
+    // runs; never fewer than the audio ahead of the mark.
+    expect(seen.map(([name]) => name)).toEqual(['a', 'b', 'c']);
+    expect(seen[0]![1]).toBeGreaterThanOrEqual(10);
+    expect(seen[1]![1]).toBeGreaterThanOrEqual(15);
     await until(() => audioReceived(client).length === 15, 'all audio');
   });
 
@@ -97,7 +97,9 @@ describe.each(ENGINES)('%s engine: playout control', (engine) => {
     const { call } = await callAndClient(h);
     let writes = 0;
     while (call.write(pattern(160))) writes++;
-    expect(writes).toBe(10); // 10 x 20 ms = 200 ms is still at the high-water mark
+    // 10 x 20 ms = 200 ms is still at the high-water mark; a tick during the loop plays 20 ms.
+    expect(writes).toBeGreaterThanOrEqual(10);
+    expect(writes).toBeLessThanOrEqual(12);
     await once(call, 'drain');
     expect(call.stats().queuedMs).toBeLessThanOrEqual(100);
   });
@@ -118,8 +120,10 @@ describe.each(ENGINES)('%s engine: playout control', (engine) => {
     call.hangup();
     const end = (await once(call, 'end'))[0] as CallEnd;
     expect(end.reason).toBe('local-hangup');
-    expect(end.unplayedMs).toBe(1000);
-    expect(await play).toEqual({ completed: false, reason: 'ended', unplayedMs: 1000 });
+    // At most one tick (20 ms) can slip in between play() and hangup() on an off-thread clock.
+    expect(end.unplayedMs).toBeGreaterThanOrEqual(980);
+    expect(end.unplayedMs).toBeLessThanOrEqual(1000);
+    expect(await play).toEqual({ completed: false, reason: 'ended', unplayedMs: end.unplayedMs });
     expect((await client.closed).hangupReceived).toBe(true);
     expect(() => call.write(pattern(160))).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_CALL_ENDED' }));
   });

@@ -13,7 +13,7 @@ function nativeAvailable(): boolean {
     new AudioSocketServer({ engine: 'native' });
     return true;
   } catch (error) {
-    if (process.env.AUDIOSOCKET_REQUIRE_NATIVE === '1' && !/no media engine yet/.test(String(error))) throw error;
+    if (process.env.AUDIOSOCKET_REQUIRE_NATIVE === '1') throw error;
     return false;
   }
 }

@@ -23,7 +23,7 @@ describe('AllowList', () => {
   });
 
   it('refuses what is not an address or a CIDR block', () => {
-    for (const bad of ['10.0.0.0/33', 'example.com', '10.0.0.0/8/1', '::1/129', '10.0.0.0/x']) {
+    for (const bad of ['10.0.0.0/33', 'example.com', '10.0.0.0/8/1', '::1/129', '10.0.0.0/x', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/ 8']) {
       expect(() => new AllowList([bad]), bad).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' }));
     }
   });

@@ -2,12 +2,13 @@ import { AudioSocketError, ErrorCode } from '../errors';
 import { loadNative } from '../native/loader';
 import type { Engine, EngineConfig, EngineName, EngineSink } from './contract';
 import { JsEngine } from './js/engine';
+import { NativeEngine } from './native/engine';
 
 export type EngineChoice = 'auto' | EngineName;
 
 export interface EngineInfo {
   name: EngineName;
-  /** Why this engine: the loader's account for `auto`, or the explicit choice. */
+  /** Why this engine: where the native binary came from, or why it could not be used. */
   reason: string;
 }
 
@@ -18,11 +19,12 @@ export function selectEngine(choice: EngineChoice, config: EngineConfig, sink: E
     throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `engine must be 'auto', 'native' or 'js', got ${JSON.stringify(choice)}`);
   }
   const native = loadNative();
-  // The native media engine arrives with the native engine issue; until then the binary only
-  // carries the protocol layer and the TypeScript engine serves calls.
-  const reason = native.binding
-    ? `${native.reason}, which has no media engine yet: the TypeScript engine serves calls`
-    : native.reason;
+  const binding = native.binding && typeof native.binding.NativeServer === 'function' ? native.binding : null;
+  if (binding) {
+    const reason = choice === 'native' ? `engine: 'native' was asked for: ${native.reason}` : native.reason;
+    return { engine: new NativeEngine(binding, config, sink), info: { name: 'native', reason } };
+  }
+  const reason = native.binding ? `${native.reason}, which has no NativeServer: the TypeScript engine serves calls` : native.reason;
   if (choice === 'native') throw new AudioSocketError(ErrorCode.NATIVE_UNAVAILABLE, `engine: 'native' was asked for, but ${reason}`);
   return { engine: new JsEngine(config, sink), info: { name: 'js', reason } };
 }

@@ -15,7 +15,7 @@ export class AllowList {
       const [address = '', prefixText, extra] = entry.split('/');
       const family = isIP(address);
       const max = family === 4 ? 32 : 128;
-      const prefix = prefixText === undefined ? max : Number(prefixText);
+      const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
       if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
         throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `allow: not an address or CIDR block: ${JSON.stringify(entry)}`);
       }

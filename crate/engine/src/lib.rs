@@ -3,14 +3,27 @@
 //! AudioSocket is the small TCP protocol Asterisk uses to hand a call's audio to an external
 //! server (`AudioSocket()` dialplan application, `Dial(AudioSocket/...)` channel driver, ARI
 //! `externalMedia`). This crate holds everything that does not need Node.js, so that it can be
-//! tested with `cargo test` alone and wrapped by the napi binding in `crate/node`.
+//! tested with `cargo test` alone and wrapped by the napi binding in `crate/node`. Each module
+//! has a twin in the TypeScript engine (src/engine), so the two can be read side by side.
 //!
 //! - [`protocol`]: the wire format: message kinds, builders that write one contiguous message,
 //!   frame cutting for paced audio, and a streaming decoder that takes bytes in any split.
-//!
-//! The crate has no runtime dependencies.
+//! - [`server::Server`]: a listening server with its engine thread (one per server): sockets,
+//!   the shared 20 ms clock, one playout queue per call ([`playout`], [`clock`]), driven from the
+//!   application's thread through [`call`] state, reporting [`events`] in batches.
+//! - [`config`], [`allow`], [`error`]: settings, the allow list, stable error codes.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod allow;
+pub mod call;
+pub mod clock;
+pub mod config;
+mod connection;
+pub mod error;
+mod event_loop;
+pub mod events;
+pub mod playout;
 pub mod protocol;
+pub mod server;

@@ -1,0 +1,135 @@
+//! The deadline arithmetic of the shared clock (the twin of src/engine/clock.ts): tick `n` is
+//! due at `start + n * period` on the monotonic clock, so wake-up jitter never accumulates into
+//! drift. After a stall at most `max_catch_up` ticks run back to back; older ones are skipped
+//! (and counted), so a long stall never turns into a burst of audio that Asterisk would forward
+//! at once and mixing bridges would throw away. Pure: the caller supplies `now`.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+/// Tick period: one AudioSocket frame.
+pub const PERIOD: Duration = Duration::from_millis(20);
+
+/// Ticks run back to back after a stall before the clock skips to the present.
+pub const MAX_CATCH_UP: u64 = 3;
+
+/// A running clock: its start, the next tick due and the ticks skipped so far.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    start: Instant,
+    period: Duration,
+    max_catch_up: u64,
+    next: u64,
+    skipped: u64,
+}
+
+impl Clock {
+    /// A clock whose tick 0 is due at `start`, with the default period and catch-up bound.
+    #[must_use]
+    pub fn new(start: Instant) -> Clock {
+        Clock::with_period(start, PERIOD, MAX_CATCH_UP)
+    }
+
+    /// A clock with another period and catch-up bound (`max_catch_up` at least 1).
+    #[must_use]
+    pub fn with_period(start: Instant, period: Duration, max_catch_up: u64) -> Clock {
+        Clock {
+            start,
+            period,
+            max_catch_up: max_catch_up.max(1),
+            next: 0,
+            skipped: 0,
+        }
+    }
+
+    /// The tick that is due next.
+    #[must_use]
+    pub fn next_tick(&self) -> u64 {
+        self.next
+    }
+
+    /// Ticks skipped because a stall lasted longer than the catch-up bound.
+    #[must_use]
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// When `tick` is due.
+    #[must_use]
+    pub fn deadline(&self, tick: u64) -> Instant {
+        self.start + self.period * u32::try_from(tick).unwrap_or(u32::MAX)
+    }
+
+    /// How late `tick` runs at `now`, ms (0 when early).
+    #[must_use]
+    pub fn lateness_ms(&self, tick: u64, now: Instant) -> f64 {
+        now.saturating_duration_since(self.deadline(tick))
+            .as_secs_f64()
+            * 1000.0
+    }
+
+    /// The ticks to run at `now`, in order, and moves past them: empty before the next
+    /// deadline, at most `max_catch_up` after a stall (the older ones are skipped and counted).
+    pub fn due(&mut self, now: Instant) -> Range<u64> {
+        let elapsed = now.saturating_duration_since(self.start);
+        let due = (elapsed.as_nanos() / self.period.as_nanos()) as u64;
+        if due < self.next {
+            return self.next..self.next;
+        }
+        if due - self.next >= self.max_catch_up {
+            let skip = due - self.next - self.max_catch_up + 1;
+            self.skipped += skip;
+            self.next += skip;
+        }
+        let ticks = self.next..due + 1;
+        self.next = due + 1;
+        ticks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn nothing_is_due_before_a_deadline_and_ticks_are_numbered_from_zero() {
+        let t0 = Instant::now();
+        let mut clock = Clock::new(t0);
+        assert_eq!(clock.due(t0), 0..1);
+        assert_eq!(clock.due(t0 + 19 * MS), 1..1);
+        assert_eq!(clock.deadline(1), t0 + 20 * MS);
+        assert_eq!(clock.due(t0 + 20 * MS), 1..2);
+        assert_eq!(clock.due(t0 + 45 * MS), 2..3);
+        assert_eq!(clock.next_tick(), 3);
+        assert_eq!(clock.skipped(), 0);
+    }
+
+    #[test]
+    fn deadlines_are_absolute_so_late_wakeups_do_not_drift() {
+        let t0 = Instant::now();
+        let mut clock = Clock::new(t0);
+        let mut ran = 0;
+        for n in 0..1000u32 {
+            // Every wake-up 7 ms late: still one tick per period.
+            ran += clock.due(t0 + 20 * MS * n + 7 * MS).count();
+        }
+        assert_eq!(ran, 1000);
+        assert!((clock.lateness_ms(999, t0 + 20 * MS * 999 + 7 * MS) - 7.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn after_a_stall_at_most_max_catch_up_ticks_run_and_the_rest_are_counted() {
+        let t0 = Instant::now();
+        let mut clock = Clock::new(t0);
+        assert_eq!(clock.due(t0), 0..1);
+        // 200 ms stall: ticks 1..=10 are due, only the last three run.
+        assert_eq!(clock.due(t0 + 200 * MS), 8..11);
+        assert_eq!(clock.skipped(), 7);
+        assert_eq!(clock.due(t0 + 220 * MS), 11..12);
+        // A short stall within the bound is caught up whole.
+        assert_eq!(clock.due(t0 + 262 * MS), 12..14);
+        assert_eq!(clock.skipped(), 7);
+    }
+}

@@ -1,0 +1,93 @@
+//! The settings of a server: the `EngineConfig` of src/engine/contract.ts, already validated and
+//! defaulted by the facade, and checked again here where a bad value would break an invariant.
+
+use crate::allow::AllowList;
+use crate::error::{Code, EngineError};
+use crate::protocol::Kind;
+
+/// What is sent while nothing is queued or while paused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Idle {
+    /// Paced frames of zeros: keeps Asterisk's 2 s inactivity timer (dialplan app) quiet.
+    Silence,
+    /// Nothing at all.
+    None,
+}
+
+/// Settings every engine takes (contract.ts `EngineConfig`).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Hz of the audio the application reads and writes, and of the frames sent (default 8000).
+    pub sample_rate: u32,
+    /// Audio queued before playout starts, ms (default 40).
+    pub prebuffer_ms: u32,
+    /// What to send while idle or paused (default silence).
+    pub idle: Idle,
+    /// A connection must send its UUID within this many ms (default 2000).
+    pub handshake_timeout_ms: u32,
+    /// Calls and handshaking connections at once; more get 0x00 and are closed (default 5000).
+    pub max_calls: u32,
+    /// Peers allowed to connect; empty allows everyone.
+    pub allow: AllowList,
+    /// Longest payload accepted from the network, bytes (default 32768).
+    pub max_payload: u32,
+    /// Queue depth above which write() reports back-pressure, ms (default 1000).
+    pub high_water_ms: u32,
+    /// Queue depth at which drain is reported after high water was passed, ms (default 500).
+    pub low_water_ms: u32,
+    /// Queue depth beyond which write() refuses audio with QUEUE_FULL, ms (default 60000).
+    pub max_queue_ms: u32,
+}
+
+impl EngineConfig {
+    /// The frame kind for the configured sample rate.
+    #[must_use]
+    pub fn frame_kind(&self) -> Kind {
+        Kind::for_sample_rate(self.sample_rate).unwrap_or(Kind::SLIN_8K)
+    }
+
+    /// Checks what the engine relies on: a sample rate with a kind, water marks in order.
+    ///
+    /// # Errors
+    ///
+    /// `BAD_SAMPLE_RATE` or `INVALID_ARGUMENT`, naming the value.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        if Kind::for_sample_rate(self.sample_rate).is_none() {
+            return Err(EngineError::new(
+                Code::BadSampleRate,
+                format!("sampleRate {} Hz has no AudioSocket kind", self.sample_rate),
+            ));
+        }
+        if self.low_water_ms > self.high_water_ms || self.high_water_ms > self.max_queue_ms {
+            return Err(EngineError::new(
+                Code::InvalidArgument,
+                "lowWaterMs <= highWaterMs <= maxQueueMs is required",
+            ));
+        }
+        if self.max_calls == 0 || self.max_payload == 0 {
+            return Err(EngineError::new(
+                Code::InvalidArgument,
+                "maxCalls and maxPayload must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for EngineConfig {
+    /// The facade's defaults (src/server.ts).
+    fn default() -> EngineConfig {
+        EngineConfig {
+            sample_rate: 8000,
+            prebuffer_ms: 40,
+            idle: Idle::Silence,
+            handshake_timeout_ms: 2000,
+            max_calls: 5000,
+            allow: AllowList::default(),
+            max_payload: 32_768,
+            high_water_ms: 1000,
+            low_water_ms: 500,
+            max_queue_ms: 60_000,
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The engine's thread: one readiness loop (epoll through mio) for the listener and every
+//! connection, and the shared 20 ms clock on absolute deadlines, which each tick produces one
+//! frame per call. There is no task or timer per call: a tick is one pass over the connections,
+//! and a socket costs a wake-up only when it has bytes to read or, after a partial write, room
+//! to write. Events are collected per turn of the loop and posted as one batch.
+
+use std::io;
+use std::mem;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::event::Event as IoEvent;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use crate::clock::Clock;
+use crate::connection::{Connection, Host};
+use crate::error::{Code, EngineError};
+use crate::events::{Batch, EndReason, Event};
+use crate::playout::Playout;
+use crate::protocol::HEADER_LEN;
+use crate::server::{lock, Commands, Shared};
+
+/// The listening socket's token; connections use their slab keys.
+const LISTENER: Token = Token(usize::MAX);
+/// The token of the waker the application's thread uses.
+pub(crate) const WAKER: Token = Token(usize::MAX - 1);
+
+/// Bytes read per read() call: many frames at once after a stall, shared by every connection.
+const READ_BUFFER: usize = 64 * 1024;
+/// Readiness events taken per poll.
+const EVENTS_PER_POLL: usize = 1024;
+
+/// Where server.close() is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Closing {
+    /// Serving.
+    No,
+    /// Calls may play out what they have queued until this instant.
+    Draining(Instant),
+    /// Every call has been hung up; waiting for the sockets to close.
+    HungUp,
+}
+
+/// State of the engine's thread (see the module docs).
+pub(crate) struct EventLoop {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    connections: Slab<Connection>,
+    host: Host,
+    /// Connections that count toward maxCalls: handshaking, in a call, or closing one.
+    counted: usize,
+    /// Runs while there are connections.
+    clock: Option<Clock>,
+    read_buffer: Box<[u8]>,
+    /// One outbound message: the header (fixed: every frame has the same kind and size) and
+    /// the frame the playout fills in.
+    frame: Vec<u8>,
+    marks: Vec<u32>,
+    dead: Vec<usize>,
+    closing: Closing,
+}
+
+impl EventLoop {
+    pub fn new(
+        poll: Poll,
+        mut listener: TcpListener,
+        shared: Arc<Shared>,
+    ) -> io::Result<EventLoop> {
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let frame_bytes = Playout::new(&shared.config).frame_samples() * 2;
+        let mut frame = vec![0; HEADER_LEN + frame_bytes];
+        frame[0] = shared.config.frame_kind().0;
+        frame[1..HEADER_LEN].copy_from_slice(&(frame_bytes as u16).to_be_bytes());
+        Ok(EventLoop {
+            poll,
+            listener: Some(listener),
+            connections: Slab::new(),
+            host: Host {
+                shared,
+                batch: Batch::default(),
+                now: Instant::now(),
+                next_handle: 0,
+            },
+            counted: 0,
+            clock: None,
+            read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
+            frame,
+            marks: Vec::new(),
+            dead: Vec::new(),
+            closing: Closing::No,
+        })
+    }
+
+    /// Runs until close() has finished (then reports [`Event::Closed`]) or abort().
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(EVENTS_PER_POLL);
+        loop {
+            let timeout = self.clock.as_ref().map(|clock| {
+                clock
+                    .deadline(clock.next_tick())
+                    .saturating_duration_since(Instant::now())
+            });
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    break; // the epoll instance is unusable: nothing more can be served
+                }
+            }
+            self.host.now = Instant::now();
+            let mut commands = None;
+            for event in &events {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    WAKER => commands = Some(mem::take(&mut *lock(&self.host.shared.commands))),
+                    Token(key) => self.io(key, event),
+                }
+            }
+            if let Some(commands) = commands {
+                if commands.abort {
+                    return self.abort();
+                }
+                self.command(commands);
+            }
+            self.ticks();
+            self.release_dead();
+            if self.closing != Closing::No && self.connections.is_empty() {
+                break;
+            }
+            self.host.shared.outbox.post(&mut self.host.batch);
+        }
+        self.host.batch.events.push(Event::Closed);
+        self.host.shared.outbox.post(&mut self.host.batch);
+    }
+
+    fn accept(&mut self) {
+        while let Some(listener) = &self.listener {
+            match listener.accept() {
+                Ok((socket, remote)) => self.admit(socket, remote),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    // Out of file descriptors...: one connection lost, not the server. It stays
+                    // in the backlog until the next arrival raises a new edge.
+                    let error = EngineError::new(Code::Socket, format!("accept failed: {e}"));
+                    self.host.batch.events.push(Event::Reject {
+                        remote: None,
+                        error,
+                    });
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, mut socket: TcpStream, remote: SocketAddr) {
+        if self.closing != Closing::No {
+            return;
+        }
+        let config = &self.host.shared.config;
+        if !config.allow.allows(remote.ip()) {
+            // A stranger: say nothing in the protocol, just close.
+            let message = format!("{} is not in the allow list", remote.ip());
+            let error = EngineError::new(Code::NotAllowed, message);
+            self.host.batch.events.push(Event::Reject {
+                remote: Some(remote),
+                error,
+            });
+            self.host.post_before_socket();
+            return;
+        }
+        let over_limit = self.counted >= config.max_calls as usize;
+        // Best effort: a socket that refuses it still works, only with Nagle's delay.
+        let _ = socket.set_nodelay(true);
+        let entry = self.connections.vacant_entry();
+        let key = entry.key();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if self
+            .poll
+            .registry()
+            .register(&mut socket, Token(key), interest)
+            .is_err()
+        {
+            return;
+        }
+        let mut connection = Connection::new(key, socket, remote, &self.host);
+        if over_limit {
+            connection = connection.refuse(&mut self.host);
+        } else {
+            self.counted += 1;
+        }
+        entry.insert(connection);
+        let now = self.host.now;
+        self.clock.get_or_insert_with(|| Clock::new(now));
+    }
+
+    fn io(&mut self, key: usize, event: &IoEvent) {
+        let Some(connection) = self.connections.get_mut(key) else {
+            return;
+        };
+        if event.is_writable() {
+            connection.on_writable(&mut self.host);
+        }
+        let hup = event.is_read_closed() || event.is_error();
+        if event.is_readable() || hup {
+            connection.on_readable(&mut self.read_buffer, hup, &mut self.host);
+        }
+        if connection.dead {
+            self.dead.push(key);
+        }
+    }
+
+    fn command(&mut self, commands: Commands) {
+        for (key, handle) in commands.hangups {
+            let Some(connection) = self.connections.get_mut(key) else {
+                continue;
+            };
+            if connection.call().is_some_and(|call| call.handle == handle) {
+                // The request recorded the reason; this one is only the fallback.
+                connection.hangup(EndReason::LocalHangup, None, &mut self.host);
+            }
+        }
+        if let (Some(drain), Closing::No) = (commands.close, self.closing) {
+            self.start_close(self.host.now + drain);
+        }
+    }
+
+    /// Stops accepting and lets every call play out what it has queued until `deadline`.
+    fn start_close(&mut self, deadline: Instant) {
+        self.closing = Closing::Draining(deadline);
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        for (_, connection) in &mut self.connections {
+            connection.drain(&mut self.host);
+        }
+    }
+
+    fn ticks(&mut self) {
+        let now = self.host.now;
+        if let Closing::Draining(deadline) = self.closing {
+            if now >= deadline {
+                self.closing = Closing::HungUp;
+                for (_, connection) in &mut self.connections {
+                    connection.hangup(EndReason::ServerClose, None, &mut self.host);
+                }
+            }
+        }
+        let Some(clock) = &mut self.clock else { return };
+        for tick in clock.due(now) {
+            // Before the tick: a write racing it counts its prebuffer from the next one.
+            self.host
+                .shared
+                .next_tick
+                .store(tick + 1, Ordering::Release);
+            let late_ms = clock.lateness_ms(tick, now);
+            for (key, connection) in &mut self.connections {
+                if connection.dead {
+                    continue;
+                }
+                connection.tick(
+                    tick,
+                    late_ms,
+                    &mut self.frame,
+                    &mut self.marks,
+                    &mut self.host,
+                );
+                if connection.dead {
+                    self.dead.push(key);
+                }
+            }
+        }
+    }
+
+    fn release_dead(&mut self) {
+        for key in self.dead.drain(..) {
+            let Some(connection) = self.connections.try_remove(key) else {
+                continue;
+            };
+            if connection.counted {
+                self.counted -= 1;
+            }
+            if let Some(call) = connection.call() {
+                self.host.shared.unregister(call.handle);
+            }
+            // Dropping the socket closes it, which also removes it from the epoll set.
+        }
+        if self.connections.is_empty() {
+            self.clock = None;
+        }
+    }
+
+    /// Stops at once (the environment is going away): best-effort 0x00s, no events.
+    fn abort(mut self) {
+        for (_, connection) in &mut self.connections {
+            connection.abort();
+            if let Some(call) = connection.call() {
+                self.host.shared.unregister(call.handle);
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! A server as the application holds it: `listen()` starts the engine's thread; the calls are
+//! then driven from the application's thread (write, mark, clear, pause, resume, hangup,
+//! stats) straight into each call's shared state, and events come back through the
+//! [`Outbox`]. The contract is src/engine/contract.ts `Engine`.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use mio::net::TcpListener;
+use mio::{Poll, Waker};
+
+use crate::call::{call_ended, CallStats, SharedCall};
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::event_loop::{EventLoop, WAKER};
+use crate::events::{Batch, CallHandle, ClearResult, EndReason, Notify, Outbox};
+
+/// What the application asks of the engine's thread, picked up when the waker fires.
+#[derive(Default, Debug)]
+pub(crate) struct Commands {
+    /// Calls whose hang-up was requested: (connection token, call handle).
+    pub hangups: Vec<(usize, CallHandle)>,
+    /// close(): how long queued audio may still play.
+    pub close: Option<Duration>,
+    /// Stop at once, reporting nothing (the environment is going away).
+    pub abort: bool,
+}
+
+/// What the application's thread and the engine's thread share.
+pub(crate) struct Shared {
+    pub config: EngineConfig,
+    /// Live calls by handle, for the application's operations.
+    calls: Mutex<HashMap<CallHandle, Arc<SharedCall>>>,
+    /// The clock's next tick, from which a write's prebuffer wait is counted.
+    pub next_tick: AtomicU64,
+    pub commands: Mutex<Commands>,
+    pub waker: Waker,
+    pub outbox: Outbox,
+}
+
+impl Shared {
+    pub fn register(&self, call: Arc<SharedCall>) {
+        lock(&self.calls).insert(call.handle, call);
+    }
+
+    pub fn unregister(&self, handle: CallHandle) {
+        lock(&self.calls).remove(&handle);
+    }
+
+    fn call(&self, handle: CallHandle) -> Result<Arc<SharedCall>, EngineError> {
+        lock(&self.calls)
+            .get(&handle)
+            .cloned()
+            .ok_or_else(|| call_ended(handle))
+    }
+
+    /// Queues a command and wakes the engine's thread.
+    fn command(&self, edit: impl FnOnce(&mut Commands)) {
+        edit(&mut lock(&self.commands));
+        // Fails only if the poll is gone, i.e. the thread has already stopped.
+        let _ = self.waker.wake();
+    }
+}
+
+/// Locks a mutex whose data stays valid whatever panicked while it was held.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A listening server and its engine thread (one thread per server: the socket readiness
+/// loop, the shared 20 ms clock and every call's playout).
+pub struct Server {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Server {
+    /// Binds `addr` and starts the engine's thread. Events go to an outbox that calls
+    /// `notify` once per batch.
+    ///
+    /// # Errors
+    ///
+    /// The bind error (address in use, permission...), or a failure to start the thread.
+    pub fn listen(
+        config: EngineConfig,
+        addr: SocketAddr,
+        notify: Box<dyn Notify>,
+    ) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let listener = TcpListener::bind(addr)?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            calls: Mutex::new(HashMap::new()),
+            next_tick: AtomicU64::new(0),
+            commands: Mutex::new(Commands::default()),
+            waker,
+            outbox: Outbox::new(notify),
+        });
+        let event_loop = EventLoop::new(poll, listener, shared.clone())?;
+        let thread = thread::Builder::new()
+            .name("audiosocket".into())
+            .spawn(move || event_loop.run())?;
+        Ok(Server {
+            shared,
+            local_addr,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The engine's configuration.
+    #[must_use]
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Queues PCM for paced playout; returns the queue depth after it, ms.
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`, or `QUEUE_FULL` past maxQueueMs (nothing queued then).
+    pub fn write(&self, call: CallHandle, pcm: &[i16]) -> Result<f64, EngineError> {
+        let call = self.shared.call(call)?;
+        let mut state = call.live()?;
+        state
+            .playout
+            .write(pcm, self.shared.next_tick.load(Ordering::Acquire))
+    }
+
+    /// Queues a mark after the audio written so far.
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`.
+    pub fn mark(&self, call: CallHandle, mark: u32) -> Result<(), EngineError> {
+        self.shared.call(call)?.live()?.playout.mark(mark);
+        Ok(())
+    }
+
+    /// Drops all queued audio now and cancels the marks in it.
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`.
+    pub fn clear(&self, call: CallHandle) -> Result<ClearResult, EngineError> {
+        Ok(self.shared.call(call)?.live()?.playout.clear())
+    }
+
+    /// Holds playout where it is.
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`.
+    pub fn pause(&self, call: CallHandle) -> Result<(), EngineError> {
+        self.shared.call(call)?.live()?.playout.pause();
+        Ok(())
+    }
+
+    /// Plays on.
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`.
+    pub fn resume(&self, call: CallHandle) -> Result<(), EngineError> {
+        self.shared.call(call)?.live()?.playout.resume();
+        Ok(())
+    }
+
+    /// Stops the call's playout now; the engine's thread sends 0x00, closes, and reports the
+    /// end with `reason`. Nothing happens for a call that has ended.
+    pub fn hangup(&self, call: CallHandle, reason: EndReason) {
+        let Ok(call) = self.shared.call(call) else {
+            return;
+        };
+        if call.request_hangup(reason) {
+            let target = (call.token, call.handle);
+            self.shared.command(|c| c.hangups.push(target));
+        }
+    }
+
+    /// The call's counters.
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`.
+    pub fn stats(&self, call: CallHandle) -> Result<CallStats, EngineError> {
+        self.shared.call(call)?.stats()
+    }
+
+    /// Takes every event reported since the last take (see [`Outbox::take`]).
+    pub fn take_events(&self, into: &mut Batch) {
+        self.shared.outbox.take(into);
+    }
+
+    /// Stops accepting, lets queued audio play for at most `drain`, then hangs up every call
+    /// and stops the thread. Returns at once: [`Event::Closed`](crate::events::Event::Closed)
+    /// is the last event, after every call's end.
+    pub fn close(&self, drain: Duration) {
+        self.shared.command(|c| {
+            c.close.get_or_insert(drain);
+        });
+    }
+
+    /// Waits for the engine's thread to finish (at once after `Closed` was reported).
+    pub fn join(&self) {
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
+            // A panic on the engine thread has already been reported by the panic hook.
+            let _ = thread.join();
+        }
+    }
+
+    /// Stops now, reporting nothing, and waits for the thread: for an environment that is
+    /// going away (a worker thread exiting) or a server dropped without close().
+    pub fn abort(&self) {
+        self.shared.command(|c| c.abort = true);
+        self.join();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { get } from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UsageError, hostPort, int, num, oneOf, parse, sampleRateOption } from './args';
+import { writeWav } from '../wav';
 import { LoadGenerator } from './bench/generator';
+import { stamp } from './bench/stamp';
 import { cpuPercent, sampleProcess, type ProcessSample } from './proc';
 
 export const BENCH_USAGE = `usage: audiosocket bench [options]
@@ -12,8 +15,11 @@ export const BENCH_USAGE = `usage: audiosocket bench [options]
   --duration S         seconds each call sends audio (default 10)
   --ramp S             seconds over which the calls connect (default 2; less than --duration)
   --rate HZ            sample rate of the calls (default 8000)
-  --mode MODE          echo (default: the server echoes, loss and round trip are measured)
-                       or listen (the server only receives, like a transcriber)
+  --mode MODE          echo (default): the server echoes; loss and round trip are measured
+                       listen: the server only receives, like a transcriber; loss from its /metrics
+                       play: the server plays a long prompt into every call; skipped frames,
+                       arrival gaps and the server's underruns are measured
+  --stall-ms MS        the started server blocks its JavaScript thread MS every 2 s (pacing test)
   --engine NAME        start a server with this engine: auto (default), native, js
   --server-cpu N       pin that server to CPU core N (taskset); run the bench itself under
                        'taskset -c M' to pin the generator
@@ -33,6 +39,7 @@ const OPTIONS = {
   engine: { type: 'string' },
   'server-cpu': { type: 'string' },
   'prebuffer-ms': { type: 'string' },
+  'stall-ms': { type: 'string' },
   target: { type: 'string' },
   pid: { type: 'string' },
   'metrics-url': { type: 'string' },
@@ -43,15 +50,26 @@ const OPTIONS = {
 /** How long each call waits for its echo tail before hanging up, ms. */
 const LINGER_MS = 1000;
 
+type Mode = 'echo' | 'listen' | 'play';
+
 export interface BenchResult {
-  mode: 'echo' | 'listen';
+  mode: Mode;
   calls: { requested: number; connected: number; completed: number; failed: number };
   durationS: number;
   sampleRate: number;
-  frames: { sent: number; received: number; echoed: number | null; serverReceived: number | null; lost: number; lossPct: number };
+  frames: {
+    sent: number;
+    received: number;
+    echoed: number | null;
+    serverReceived: number | null;
+    /** Play mode: stamped prompt frames received. */
+    played: number | null;
+    lost: number;
+    lossPct: number;
+  };
   echoLatencyMs: { p50: number; p99: number; max: number; count: number } | null;
   arrivalGapMs: { p50: number; p99: number; max: number; count: number };
-  server: { engine: string | null; pid: number | null; cpuPct: number | null; rssMb: number | null; rssPeakMb: number | null };
+  server: { engine: string | null; pid: number | null; cpuPct: number | null; rssMb: number | null; rssPeakMb: number | null; underruns: number | null };
   generator: { sendLatenessMs: { p50: number; p99: number; max: number; count: number }; cpuPct: number };
   violations: number;
 }
@@ -65,10 +83,11 @@ export async function bench(args: string[]): Promise<number> {
   const rampS = num('ramp', values.ramp, 2, 0, 86_400);
   if (rampS >= durationS) throw new UsageError('--ramp must be shorter than --duration');
   const sampleRate = sampleRateOption(values.rate);
-  const mode = oneOf('mode', values.mode, ['echo', 'listen'] as const, 'echo');
-  if (values.target && (values.engine || values['server-cpu'] || values['prebuffer-ms'])) {
-    throw new UsageError('--engine, --server-cpu and --prebuffer-ms start a server: not with --target');
+  const mode = oneOf('mode', values.mode, ['echo', 'listen', 'play'] as const, 'echo');
+  if (values.target && (values.engine || values['server-cpu'] || values['prebuffer-ms'] || values['stall-ms'])) {
+    throw new UsageError('--engine, --server-cpu, --prebuffer-ms and --stall-ms start a server: not with --target');
   }
+  if (values.target && mode === 'play') throw new UsageError('--mode play starts a server: not with --target');
   if ((values.pid || values['metrics-url']) && !values.target) throw new UsageError('--pid and --metrics-url go with --target');
 
   const server = values.target
@@ -77,13 +96,22 @@ export async function bench(args: string[]): Promise<number> {
         engine: oneOf('engine', values.engine, ['auto', 'native', 'js'] as const, 'auto'),
         cpu: values['server-cpu'] === undefined ? null : int('server-cpu', values['server-cpu'], 0, 0, 1023),
         prebufferMs: int('prebuffer-ms', values['prebuffer-ms'], 0, 0, 1000),
+        stallMs: int('stall-ms', values['stall-ms'], 0, 0, 60_000),
         rate: sampleRate,
         mode,
+        promptS: durationS + rampS + 5,
       });
 
   try {
-    const generator = new LoadGenerator({ host: server.host, port: server.port, sampleRate, durationMs: durationS * 1000, lingerMs: LINGER_MS });
-    const serverFramesBefore = mode === 'listen' && server.metricsUrl ? await framesIn(server.metricsUrl) : null;
+    const generator = new LoadGenerator({
+      host: server.host,
+      port: server.port,
+      sampleRate,
+      durationMs: durationS * 1000,
+      lingerMs: LINGER_MS,
+      returns: mode === 'play' ? 'play' : 'echo',
+    });
+    const serverFramesBefore = mode === 'listen' && server.metricsUrl ? await metric(server.metricsUrl, 'audiosocket_frames_in_total') : null;
     const generatorStart = sampleProcess()!;
     // Calls connect evenly over the ramp, from one timer.
     const started = performance.now();
@@ -116,11 +144,15 @@ export async function bench(args: string[]): Promise<number> {
     if (progress) clearInterval(progress), process.stderr.write('\r\x1b[K');
     const generatorEnd = sampleProcess()!;
     const serverEnd = server.pid ? sampleProcess(server.pid) : null;
-    const serverFramesAfter = serverFramesBefore !== null ? await framesIn(server.metricsUrl!) : null;
+    const serverFramesAfter = serverFramesBefore !== null ? await metric(server.metricsUrl!, 'audiosocket_frames_in_total') : null;
+    const underruns = server.metricsUrl ? await metric(server.metricsUrl, 'audiosocket_underruns_total') : null;
 
     const serverReceived = serverFramesAfter !== null ? serverFramesAfter - serverFramesBefore! : null;
-    const delivered = mode === 'echo' ? generator.framesEchoed : serverReceived;
-    const lost = delivered === null ? 0 : Math.max(0, generator.framesSent - delivered);
+    const lost =
+      mode === 'play'
+        ? generator.framesSkipped
+        : Math.max(0, generator.framesSent - ((mode === 'echo' ? generator.framesEchoed : serverReceived) ?? generator.framesSent));
+    const lossBase = mode === 'play' ? generator.framesPlayed + generator.framesSkipped : generator.framesSent;
     const mb = (bytes: number | undefined) => (bytes === undefined ? null : Math.round((bytes / 1048576) * 10) / 10);
     const result: BenchResult = {
       mode,
@@ -132,8 +164,9 @@ export async function bench(args: string[]): Promise<number> {
         received: generator.framesReceived,
         echoed: mode === 'echo' ? generator.framesEchoed : null,
         serverReceived,
+        played: mode === 'play' ? generator.framesPlayed : null,
         lost,
-        lossPct: generator.framesSent ? Math.round((lost / generator.framesSent) * 1e6) / 1e4 : 0,
+        lossPct: lossBase ? Math.round((lost / lossBase) * 1e6) / 1e4 : 0,
       },
       echoLatencyMs: mode === 'echo' ? generator.echoLatency.summary() : null,
       arrivalGapMs: generator.arrivalGaps.summary(),
@@ -143,6 +176,7 @@ export async function bench(args: string[]): Promise<number> {
         cpuPct: steadyFrom && steadyTo ? Math.round(cpuPercent(steadyFrom, steadyTo) * 10) / 10 : null,
         rssMb: mb(serverEnd?.rss),
         rssPeakMb: server.pid ? mb(rssPeak) : null,
+        underruns,
       },
       generator: { sendLatenessMs: generator.sendLateness.summary(), cpuPct: Math.round(cpuPercent(generatorStart, generatorEnd) * 10) / 10 },
       violations: generator.violations,
@@ -164,10 +198,22 @@ interface StartedServer {
 }
 
 /** Starts `audiosocket serve` as a child process (optionally pinned to a core) and waits for its address. */
-async function startServer(options: { engine: string; cpu: number | null; prebufferMs: number; rate: number; mode: 'echo' | 'listen' }): Promise<StartedServer> {
+interface ServerOptions {
+  engine: string;
+  cpu: number | null;
+  prebufferMs: number;
+  stallMs: number;
+  rate: number;
+  mode: Mode;
+  /** Play mode: seconds of stamped prompt, longer than any call. */
+  promptS: number;
+}
+
+async function startServer(options: ServerOptions): Promise<StartedServer> {
   const cli = path.join(__dirname, 'main.js');
   if (!existsSync(cli)) throw new UsageError(`cannot start a server: ${cli} is missing (build with npm run build)`);
-  const serveArgs = [cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), options.mode === 'echo' ? '--echo' : '--listen'];
+  const source = options.mode === 'echo' ? ['--echo'] : options.mode === 'listen' ? ['--listen'] : ['--play', stampedPrompt(options.rate, options.promptS)];
+  const serveArgs = [cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), '--stall-ms', String(options.stallMs), ...source];
   const [command, args] = options.cpu === null ? [process.execPath, serveArgs] : ['taskset', ['-c', String(options.cpu), process.execPath, ...serveArgs]];
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
@@ -198,16 +244,31 @@ async function startServer(options: { engine: string; cpu: number | null; prebuf
   };
 }
 
-/** audiosocket_frames_in_total from a server's /metrics. */
-function framesIn(url: string): Promise<number> {
+/** A WAV of `seconds` of 20 ms frames, each stamped with its index (see bench/stamp.ts). */
+function stampedPrompt(rate: number, seconds: number): string {
+  const frameSamples = rate / 50;
+  const frames = Math.ceil(seconds * 50);
+  const pcm = Buffer.alloc(frames * frameSamples * 2);
+  for (let i = 0; i < frames; i++) {
+    const at = i * frameSamples * 2;
+    for (let j = 3; j < frameSamples; j++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * j) / rate)), at + j * 2);
+    stamp(pcm, at, i);
+  }
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'audiosocket-bench-')), 'prompt.wav');
+  writeWav(file, { sampleRate: rate, channels: 1, samples: new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2) });
+  return file;
+}
+
+/** A counter's value from a server's /metrics. */
+function metric(url: string, name: string): Promise<number> {
   return new Promise((resolve, reject) => {
     get(url, (response) => {
       let body = '';
       response.on('data', (chunk) => (body += chunk));
       response.on('end', () => {
-        const match = /^audiosocket_frames_in_total (\d+)/m.exec(body);
+        const match = new RegExp(`^${name} (\\d+)`, 'm').exec(body);
         if (match) resolve(Number(match[1]));
-        else reject(new Error(`no audiosocket_frames_in_total at ${url}`));
+        else reject(new Error(`no ${name} at ${url}`));
       });
     }).on('error', reject);
   });
@@ -233,10 +294,10 @@ function format(r: BenchResult): string {
   return [
     `bench: ${r.calls.requested} calls (${r.mode}, ${r.sampleRate} Hz, ${r.durationS} s) against ${r.server.engine ?? 'a running'} server`,
     `  calls      connected ${r.calls.connected}, completed ${r.calls.completed}, failed ${r.calls.failed}`,
-    `  frames     sent ${r.frames.sent}, ${r.mode === 'echo' ? `echoed ${r.frames.echoed}` : `server received ${r.frames.serverReceived ?? 'n/a'}`}, lost ${r.frames.lost} (${r.frames.lossPct} %)`,
+    `  frames     sent ${r.frames.sent}, ${r.mode === 'echo' ? `echoed ${r.frames.echoed}` : r.mode === 'play' ? `prompt frames received ${r.frames.played}` : `server received ${r.frames.serverReceived ?? 'n/a'}`}, lost ${r.frames.lost} (${r.frames.lossPct} %)`,
     l ? `  echo       round trip p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms` : null,
     `  pacing     arrival gaps p50 ${r.arrivalGapMs.p50} ms, p99 ${r.arrivalGapMs.p99} ms, max ${r.arrivalGapMs.max} ms`,
-    `  server     cpu ${r.server.cpuPct ?? 'n/a'} % of a core, rss ${r.server.rssMb ?? 'n/a'} MB (peak ${r.server.rssPeakMb ?? 'n/a'} MB)`,
+    `  server     cpu ${r.server.cpuPct ?? 'n/a'} % of a core, rss ${r.server.rssMb ?? 'n/a'} MB (peak ${r.server.rssPeakMb ?? 'n/a'} MB), underruns ${r.server.underruns ?? 'n/a'}`,
     `  generator  cpu ${r.generator.cpuPct} %, send lateness p50 ${r.generator.sendLatenessMs.p50} ms, p99 ${r.generator.sendLatenessMs.p99} ms, max ${r.generator.sendLatenessMs.max} ms`,
     `  violations ${r.violations}`,
   ]

@@ -26,7 +26,9 @@ export const SERVE_USAGE = `usage: audiosocket serve [options]
   --metrics PORT         serve /metrics (Prometheus), /healthz and /ready on PORT
   --metrics-host HOST    address for --metrics (default 127.0.0.1)
   --drain-ms MS          on SIGINT/SIGTERM, let queued audio play this long before hanging up (default 5000)
-  --quiet                no status line, no per-call log lines`;
+  --quiet                no status line, no per-call log lines
+  --stall-ms MS          diagnostics: block the JavaScript thread this long every --stall-every-ms
+  --stall-every-ms MS    (default 2000), to see how call audio fares while the application is busy`;
 
 const OPTIONS = {
   host: { type: 'string' },
@@ -46,6 +48,8 @@ const OPTIONS = {
   'metrics-host': { type: 'string' },
   'drain-ms': { type: 'string' },
   quiet: { type: 'boolean' },
+  'stall-ms': { type: 'string' },
+  'stall-every-ms': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -99,6 +103,8 @@ export async function serve(args: string[]): Promise<void> {
       `; pid ${process.pid}`,
   );
   if (!values.quiet) status.start(process.stderr.isTTY ? 1000 : 10_000);
+  const stallMs = int('stall-ms', values['stall-ms'], 0, 0, 60_000);
+  const stall = stallMs > 0 ? setInterval(() => busyWait(stallMs), int('stall-every-ms', values['stall-every-ms'], 2000, 1, 3_600_000)) : null;
 
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
@@ -114,6 +120,7 @@ export async function serve(args: string[]): Promise<void> {
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
+  if (stall) clearInterval(stall);
   status.stop();
   metrics?.server.close();
   log('closed');
@@ -140,4 +147,10 @@ async function playPrompt(call: Call, prompt: Int16Array, loop: boolean, send: (
     const result = await call.play(send(prompt));
     if (!result.completed) return;
   } while (loop);
+}
+
+/** Blocks the JavaScript thread, as a slow handler or a long GC pause would. */
+function busyWait(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
 }

@@ -21,6 +21,7 @@ pub mod call;
 pub mod clock;
 pub mod config;
 mod connection;
+pub mod dsp;
 pub mod error;
 mod event_loop;
 pub mod events;

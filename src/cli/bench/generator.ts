@@ -17,6 +17,11 @@ export interface GeneratorOptions {
   durationMs: number;
   /** After sending, how long each call waits for the echo tail before hanging up, ms. */
   lingerMs: number;
+  /**
+   * What stamped frames coming back are: `echo`, the call's own frames (round trip measured);
+   * `play`, the server's stamped prompt (continuity measured: a skipped stamp is a lost frame).
+   */
+  returns: 'echo' | 'play';
 }
 
 /** Frames a call remembers send times for: echoes later than this many frames lose their latency sample. */
@@ -38,14 +43,18 @@ export class LoadGenerator {
   framesSent = 0;
   framesEchoed = 0;
   framesReceived = 0;
+  /** Play mode: stamped frames received, and stamps skipped between them. */
+  framesPlayed = 0;
+  framesSkipped = 0;
   violations = 0;
-  readonly #options: GeneratorOptions;
+  /** @internal */
+  readonly options: GeneratorOptions;
   readonly #template: Buffer;
   readonly #calls = new Set<LoadCall>();
   readonly #clock = new SharedClock((tick) => this.#tick(tick));
 
   constructor(options: GeneratorOptions) {
-    this.#options = options;
+    this.options = options;
     const samples = frameBytes(options.sampleRate, 20) / 2;
     const tone = new Int16Array(samples);
     for (let i = 0; i < samples; i++) tone[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / options.sampleRate));
@@ -54,7 +63,7 @@ export class LoadGenerator {
 
   /** Opens one call; it sends durationMs of frames from the next tick, lingers, hangs up. */
   start(): void {
-    const socket = connect({ host: this.#options.host, port: this.#options.port, noDelay: true });
+    const socket = connect({ host: this.options.host, port: this.options.port, noDelay: true });
     const call = new LoadCall(this, socket);
     socket.once('connect', () => {
       this.connected++;
@@ -80,10 +89,10 @@ export class LoadGenerator {
   #tick({ lateMs }: TickInfo): void {
     this.sendLateness.record(lateMs);
     const now = performance.now();
-    const frames = Math.round(this.#options.durationMs / 20);
+    const frames = Math.round(this.options.durationMs / 20);
     for (const call of this.#calls) {
       if (call.framesSent < frames) call.send(this.#template, now);
-      else if (now - call.lastSentAt >= this.#options.lingerMs) call.hangup();
+      else if (now - call.lastSentAt >= this.options.lingerMs) call.hangup();
     }
   }
 }
@@ -97,6 +106,7 @@ class LoadCall {
   #seq = 0;
   #sendTimes = new Float64Array(SEND_TIME_SLOTS);
   #lastArrival = -1;
+  #lastPlayed = -1;
   #done = false;
 
   constructor(generator: LoadGenerator, socket: Socket) {
@@ -153,6 +163,12 @@ class LoadCall {
     this.#lastArrival = at;
     const seq = readStamp(message.payload);
     if (seq < 0) return;
+    if (generator.options.returns === 'play') {
+      generator.framesPlayed++;
+      if (this.#lastPlayed >= 0 && seq > this.#lastPlayed + 1) generator.framesSkipped += seq - this.#lastPlayed - 1;
+      this.#lastPlayed = seq;
+      return;
+    }
     generator.framesEchoed++;
     if (this.#seq - seq <= SEND_TIME_SLOTS) generator.echoLatency.record(at - this.#sendTimes[seq % SEND_TIME_SLOTS]!);
   }

@@ -60,6 +60,20 @@ impl Clock {
         self.start + self.period * u32::try_from(tick).unwrap_or(u32::MAX)
     }
 
+    /// The next instant, after `now`, at which a thread that wakes every `beat` (a divisor of
+    /// the period) should wake: beats are aligned on the tick deadlines, so every tick gets a
+    /// wake of its own. A deadline already passed (a stall) is due at once.
+    #[must_use]
+    pub fn next_wake(&self, now: Instant, beat: Duration) -> Instant {
+        let tick = self.deadline(self.next);
+        if tick <= now {
+            return now;
+        }
+        let beats_before_tick = tick.duration_since(now).as_nanos() / beat.as_nanos();
+        let beats = u32::try_from(beats_before_tick).unwrap_or(u32::MAX);
+        tick - beat * beats
+    }
+
     /// How late `tick` runs at `now`, ms (0 when early).
     #[must_use]
     pub fn lateness_ms(&self, tick: u64, now: Instant) -> f64 {
@@ -104,6 +118,19 @@ mod tests {
         assert_eq!(clock.due(t0 + 45 * MS), 2..3);
         assert_eq!(clock.next_tick(), 3);
         assert_eq!(clock.skipped(), 0);
+    }
+
+    #[test]
+    fn wakes_are_beats_aligned_on_the_tick_deadlines() {
+        let t0 = Instant::now();
+        let mut clock = Clock::new(t0);
+        let _ = clock.due(t0); // tick 0 ran; tick 1 is due at t0 + 20 ms
+        let beat = 10 * MS;
+        assert_eq!(clock.next_wake(t0 + MS, beat), t0 + 10 * MS);
+        assert_eq!(clock.next_wake(t0 + 12 * MS, beat), t0 + 20 * MS);
+        assert_eq!(clock.next_wake(t0 + 20 * MS, beat), t0 + 20 * MS);
+        // A stall past the deadline: due at once.
+        assert_eq!(clock.next_wake(t0 + 35 * MS, beat), t0 + 35 * MS);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::mem;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use mio::event::Event as IoEvent;
 use mio::net::{TcpListener, TcpStream};
@@ -31,8 +32,13 @@ pub(crate) const WAKER: Token = Token(usize::MAX - 1);
 
 /// Bytes read per read() call: many frames at once after a stall, shared by every connection.
 const READ_BUFFER: usize = 64 * 1024;
-/// Readiness events taken per poll.
-const EVENTS_PER_POLL: usize = 1024;
+/// Readiness events taken per poll; more ready sockets are taken by the next poll of the
+/// same wake (a full batch polls again at once).
+const EVENTS_PER_POLL: usize = 4096;
+/// How often the thread harvests ready sockets while calls run: caller audio waits at most this
+/// long to be read, and an answer to it usually makes the next tick. A quarter of a tick: 200
+/// wake-ups a second in all, whatever the number of calls.
+const HARVEST_PERIOD: Duration = Duration::from_millis(5);
 
 /// Where server.close() is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -100,11 +106,17 @@ impl EventLoop {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(EVENTS_PER_POLL);
         loop {
-            let timeout = self.clock.as_ref().map(|clock| {
-                clock
-                    .deadline(clock.next_tick())
-                    .saturating_duration_since(Instant::now())
-            });
+            // While calls run, the thread wakes on a fixed beat instead of on every arrival:
+            // each wake harvests every ready socket at once, so 1000 calls cost 200 wake-ups
+            // a second, not 50,000. Without connections it sleeps until something happens.
+            let timeout = match &self.clock {
+                Some(clock) => {
+                    let wake = clock.next_wake(Instant::now(), HARVEST_PERIOD);
+                    thread::sleep(wake.saturating_duration_since(Instant::now()));
+                    Some(Duration::ZERO)
+                }
+                None => None,
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     break; // the epoll instance is unusable: nothing more can be served
@@ -125,6 +137,9 @@ impl EventLoop {
                 }
                 self.command(commands);
             }
+            // Caller audio goes to the application before this wake's frames are written, so
+            // that an answer to it can make the very next tick.
+            self.host.shared.outbox.post(&mut self.host.batch);
             self.ticks();
             self.release_dead();
             if self.closing != Closing::No && self.connections.is_empty() {

@@ -20,6 +20,8 @@ export const BENCH_USAGE = `usage: audiosocket bench [options]
                        play: the server plays a long prompt into every call; skipped frames,
                        arrival gaps and the server's underruns are measured
   --stall-ms MS        the started server blocks its JavaScript thread MS every 2 s (pacing test)
+  --caller MODE        talk (default: every call sends audio) or silent (no caller frames, as
+                       with DTX or hold; the generator then only listens, for exact arrival times)
   --engine NAME        start a server with this engine: auto (default), native, js
   --server-cpu N       pin that server to CPU core N (taskset); run the bench itself under
                        'taskset -c M' to pin the generator
@@ -40,6 +42,7 @@ const OPTIONS = {
   'server-cpu': { type: 'string' },
   'prebuffer-ms': { type: 'string' },
   'stall-ms': { type: 'string' },
+  caller: { type: 'string' },
   target: { type: 'string' },
   pid: { type: 'string' },
   'metrics-url': { type: 'string' },
@@ -88,6 +91,8 @@ export async function bench(args: string[]): Promise<number> {
     throw new UsageError('--engine, --server-cpu, --prebuffer-ms and --stall-ms start a server: not with --target');
   }
   if (values.target && mode === 'play') throw new UsageError('--mode play starts a server: not with --target');
+  const caller = oneOf('caller', values.caller, ['talk', 'silent'] as const, 'talk');
+  if (caller === 'silent' && mode !== 'play') throw new UsageError('--caller silent goes with --mode play (nothing to echo or count otherwise)');
   if ((values.pid || values['metrics-url']) && !values.target) throw new UsageError('--pid and --metrics-url go with --target');
 
   const server = values.target
@@ -110,6 +115,7 @@ export async function bench(args: string[]): Promise<number> {
       durationMs: durationS * 1000,
       lingerMs: LINGER_MS,
       returns: mode === 'play' ? 'play' : 'echo',
+      silent: caller === 'silent',
     });
     const serverFramesBefore = mode === 'listen' && server.metricsUrl ? await metric(server.metricsUrl, 'audiosocket_frames_in_total') : null;
     const generatorStart = sampleProcess()!;

@@ -107,7 +107,10 @@ impl Server {
         let event_loop = EventLoop::new(poll, listener, shared.clone())?;
         let thread = thread::Builder::new()
             .name("audiosocket".into())
-            .spawn(move || event_loop.run())?;
+            .spawn(move || {
+                raise_priority();
+                event_loop.run();
+            })?;
         Ok(Server {
             shared,
             local_addr,
@@ -235,4 +238,11 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.abort();
     }
+}
+
+/// Asks for the highest priority the process may set without real-time scheduling (the
+/// lowest nice value it is allowed): the clock must not wait behind a JavaScript thread that is
+/// busy on the same core. Best effort: an unprivileged process keeps its normal priority.
+fn raise_priority() {
+    let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Max);
 }

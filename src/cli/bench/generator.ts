@@ -22,6 +22,8 @@ export interface GeneratorOptions {
    * `play`, the server's stamped prompt (continuity measured: a skipped stamp is a lost frame).
    */
   returns: 'echo' | 'play';
+  /** Send no caller audio (DTX, hold): the call only listens until durationMs has passed. */
+  silent: boolean;
 }
 
 /** Frames a call remembers send times for: echoes later than this many frames lose their latency sample. */
@@ -91,14 +93,17 @@ export class LoadGenerator {
     const now = performance.now();
     const frames = Math.round(this.options.durationMs / 20);
     for (const call of this.#calls) {
-      if (call.framesSent < frames) call.send(this.#template, now);
-      else if (now - call.lastSentAt >= this.options.lingerMs) call.hangup();
+      if (call.ticks++ < frames) {
+        if (!this.options.silent) call.send(this.#template, now);
+        call.lastSentAt = now;
+      } else if (now - call.lastSentAt >= this.options.lingerMs) call.hangup();
     }
   }
 }
 
 class LoadCall {
-  framesSent = 0;
+  /** Ticks this call has been through: its age in frames. */
+  ticks = 0;
   lastSentAt = 0;
   #generator: LoadGenerator;
   #socket: Socket;
@@ -129,8 +134,6 @@ class LoadCall {
     this.#sendTimes[this.#seq % SEND_TIME_SLOTS] = now;
     this.#seq++;
     this.#socket.write(frame);
-    this.framesSent++;
-    this.lastSentAt = now;
     this.#generator.framesSent++;
   }
 

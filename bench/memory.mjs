@@ -1,0 +1,47 @@
+// Memory per call: RSS growth of a server with N idle calls (connected, UUID sent, no audio
+// either way), divided by N. The server runs in its own process, JS side included.
+//
+//   node bench/memory.mjs --engines native,js,go --calls 1000
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { engines: { type: 'string', default: 'native,js,go' }, calls: { type: 'string', default: '1000' } } });
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const { AudioSocketClient } = await import(path.join(root, 'dist/index.js'));
+const calls = Number(values.calls);
+
+const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function start(engine) {
+  const [command, args] =
+    engine === 'go'
+      ? [path.join(root, 'bench/go-echo/go-echo'), ['-listen', '127.0.0.1:0']]
+      : [process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--quiet', '--engine', engine]];
+  if (engine === 'go') execFileSync('go', ['build', '-o', 'go-echo', '.'], { cwd: path.join(root, 'bench/go-echo') });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve) => child.stdout.on('data', (b) => /listening on [^ ]*:(\d+)/.test(String(b)) && resolve(Number(/listening on [^ ]*:(\d+)/.exec(String(b))[1]))));
+  return { child, port };
+}
+
+console.log(`| server | RSS before (MB) | RSS with ${calls} idle calls (MB) | per call (KiB) |`);
+console.log('|---|---|---|---|');
+for (const engine of values.engines.split(',')) {
+  const { child, port } = await start(engine);
+  // Warm up: one call through, so lazily built state (JIT, pools) is not charged to the calls.
+  const warm = await AudioSocketClient.connect({ port, record: false });
+  await sleep(500);
+  await warm.hangup();
+  await sleep(1000);
+  const before = rssKb(child.pid);
+  const clients = [];
+  for (let i = 0; i < calls; i++) clients.push(await AudioSocketClient.connect({ port, record: false }));
+  await sleep(5000);
+  const after = rssKb(child.pid);
+  console.log(`| ${engine} | ${(before / 1024).toFixed(1)} | ${(after / 1024).toFixed(1)} | ${((after - before) / calls).toFixed(1)} |`);
+  for (const client of clients) client.destroy();
+  child.kill('SIGTERM');
+  await sleep(500);
+}

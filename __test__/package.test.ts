@@ -33,3 +33,18 @@ describe('package entry points', () => {
     expect(node(['--input-type=module', '-e', code]).stdout.trim()).toBe('true');
   });
 });
+
+describe('subpath entry points', () => {
+  const subpaths: Array<[string, string]> = [
+    ['audiosocket/dsp', 'Resampler'],
+    ['audiosocket/bridge', 'bridgeToWebSocket'],
+  ];
+  for (const [entry, name] of subpaths) {
+    it(`${entry} exports ${name} to ESM and CommonJS`, () => {
+      const esm = node(['--input-type=module', '-e', `import { ${name} } from '${entry}'; console.log(typeof ${name});`]);
+      expect(esm.stderr).toBe('');
+      expect(esm.stdout.trim()).toBe('function');
+      expect(node(['-e', `console.log(typeof require('${entry}').${name})`]).stdout.trim()).toBe('function');
+    });
+  }
+});

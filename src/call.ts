@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { AudioSocketError, ErrorCode } from './errors';
 import type { CallStats, CancelledMark, EndReason, Engine, RemoteAddress, WireFormat } from './engine/contract';
+import type { AudioFormat } from './format';
 import { InboundQueue } from './inbound';
 
 export interface DtmfInfo {
@@ -45,7 +46,10 @@ export interface ClearedAudio {
 }
 
 export interface CallEvents {
-  /** Caller audio, PCM16 at `format.sampleRate`, one frame (usually 20 ms) per event. */
+  /**
+   * Caller audio in `format` (PCM16 at `format.sampleRate`, interleaved with the caller on both
+   * channels when `format.channels` is 2), one frame (usually 20 ms) per event.
+   */
   audio: [pcm: Int16Array];
   dtmf: [digit: string, info: DtmfInfo];
   /** The audio before a mark has been sent. */
@@ -53,7 +57,10 @@ export interface CallEvents {
   /** The playout queue fell to lowWaterMs after write() returned false. */
   drain: [];
   end: [info: CallEnd];
-  /** A problem that did not end the call (a malformed message, inbound overflow...). */
+  /**
+   * A problem that did not end the call: a malformed message, inbound overflow, or a warning
+   * such as ERR_AUDIOSOCKET_WIRE_FORMAT (G.711 arriving labelled as slin with `wire: 'auto'`).
+   */
   error: [error: AudioSocketError];
 }
 
@@ -65,7 +72,7 @@ interface PendingMark {
 /** The facade's side of the engine: what a Call needs from its server. */
 export interface CallHost {
   readonly driver: Engine;
-  readonly sampleRate: number;
+  readonly format: AudioFormat;
   readonly inboundQueueFrames: number;
   readonly highWaterMs: number;
   /** Where a call's error goes when the call itself has no 'error' listener. */
@@ -81,10 +88,13 @@ export class Call extends EventEmitter<CallEvents> {
   readonly id: string;
   /** The Asterisk (or proxy) end of the connection. */
   readonly remote: RemoteAddress;
-  /** What the wire carries: the kind and rate of the last audio frame received. */
+  /**
+   * What the server sends this call: the kind, rate and codec of every frame. Caller audio is
+   * read by the kind of each frame it arrives in (and G.711 on a `ulaw`/`alaw` wire).
+   */
   readonly wireFormat: WireFormat;
-  /** What handlers read and write. */
-  readonly format: { sampleRate: number; channels: 1 };
+  /** What handlers read and write, whatever the wire carries: the server's `format`. */
+  readonly format: AudioFormat;
   #host: CallHost;
   /** @internal The engine's number for this call. */
   readonly handle: number;
@@ -104,7 +114,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.id = id;
     this.remote = remote;
     this.wireFormat = wire;
-    this.format = { sampleRate: host.sampleRate, channels: 1 };
+    this.format = host.format;
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
     // An async handler that rejects (captureRejections) ends only this call. Defined here, not
     // as a method, because the generic EventEmitter typing of the symbol's signature is unusable.
@@ -124,9 +134,11 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   /**
-   * Queues PCM16 (at `format.sampleRate`) for paced playout. Returns false when the queue is
-   * above highWaterMs: wait for 'drain' before writing more. Throws ERR_AUDIOSOCKET_QUEUE_FULL
-   * past maxQueueMs (nothing of that write is queued) and ERR_AUDIOSOCKET_CALL_ENDED after the end.
+   * Queues PCM16 in `format` (interleaved pairs when stereo: they are downmixed) for paced
+   * playout. Returns false when the queue is above highWaterMs: wait for 'drain' before writing
+   * more. Throws ERR_AUDIOSOCKET_QUEUE_FULL past maxQueueMs (nothing of that write is queued),
+   * ERR_AUDIOSOCKET_INVALID_ARGUMENT for stereo that is not whole pairs, and
+   * ERR_AUDIOSOCKET_CALL_ENDED after the end.
    */
   write(pcm: Int16Array): boolean {
     this.#assertLive();
@@ -223,7 +235,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   /**
    * A Duplex for piping: reads caller audio, writes audio to play, both as little-endian PCM16
-   * bytes at `format.sampleRate`. Writes wait for 'drain' above highWaterMs (stream backpressure).
+   * bytes in `format`. Writes wait for 'drain' above highWaterMs (stream backpressure).
    */
   stream(): Duplex {
     const queue = this.#openReader();
@@ -237,9 +249,9 @@ export class Call extends EventEmitter<CallEvents> {
       },
       write(chunk: Buffer, _encoding, callback) {
         if (call.ended) return callback(new AudioSocketError(ErrorCode.CALL_ENDED, `call ${call.id} has ended`));
-        // Keep a trailing odd byte for the next chunk: never split a sample.
+        // Keep a trailing partial sample (or stereo pair) for the next chunk: never split one.
         const bytes = pendingBytes.length ? Buffer.concat([pendingBytes, chunk]) : chunk;
-        const whole = bytes.length & ~1;
+        const whole = bytes.length - (bytes.length % (2 * call.format.channels));
         pendingBytes = Buffer.from(bytes.subarray(whole));
         const samples = new Int16Array(whole / 2);
         new Uint8Array(samples.buffer).set(bytes.subarray(0, whole));
@@ -338,7 +350,7 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   #durationMs(pcm: Int16Array): number {
-    return (pcm.length * 1000) / this.#host.sampleRate;
+    return (pcm.length * 1000) / (this.#host.format.sampleRate * this.#host.format.channels);
   }
 
   #assertLive(): void {

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { g711, type G711Codec } from './dsp/g711';
 import { SharedClock } from './engine/clock';
+import type { WireCodec } from './engine/contract';
 import { AudioSocketError, ErrorCode } from './errors';
 import { FrameDecoder } from './protocol/decode';
 import { encodeAudio, encodeDtmf, encodeHangup, encodeMessage, encodeUuid, frameBytes, pcmBytes } from './protocol/encode';
@@ -16,6 +18,13 @@ export interface ClientOptions {
   id?: string;
   /** Rate of the audio sent, choosing its kind (default 8000: 0x10). */
   sampleRate?: number;
+  /**
+   * What the audio sent is (default `slin`). `ulaw` / `alaw`: PCM given as an Int16Array is sent
+   * G.711-encoded in 0x10 frames, 160 bytes per 20 ms, as Asterisk does for `Dial()` without
+   * `c(slin)` (bytes given as a Uint8Array are sent as they are); `sampleRate` must be 8000.
+   * Frames received are kept as they arrive: decode them with `audiosocket/dsp`.
+   */
+  wire?: WireCodec;
   /**
    * Behave like Asterisk 20.14+'s reader: drop the call on any kind but hangup and audio, on
    * zero-length audio, on a payload arriving more than 5 ms after its header, and after 2 s
@@ -63,6 +72,7 @@ const STRICT_SPLIT_MS = 5;
 export class AudioSocketClient extends EventEmitter<ClientEvents> {
   readonly id: string;
   readonly sampleRate: number;
+  readonly wire: WireCodec;
   readonly strict: boolean;
   /** Frames received, when `record` is on. */
   readonly received: ReceivedFrame[] = [];
@@ -71,6 +81,7 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
   /** Audio messages sent. */
   audioFramesSent = 0;
   #socket: Socket;
+  #law: G711Codec | null;
   #decoder = new FrameDecoder();
   #record: boolean;
   #inactivityMs: number;
@@ -86,6 +97,11 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
     this.id = options.id ?? randomUUID();
     this.sampleRate = options.sampleRate ?? 8000;
     frameBytes(this.sampleRate, 20); // validates the rate
+    this.wire = options.wire ?? 'slin';
+    this.#law = this.wire === 'slin' ? null : g711(this.wire);
+    if (this.#law && this.sampleRate !== 8000) {
+      throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `G.711 (wire: '${this.wire}') is 8000 Hz, not ${this.sampleRate}`);
+    }
     this.strict = options.strict ?? false;
     this.#record = options.record ?? true;
     this.#inactivityMs = options.inactivityMs ?? 2000;
@@ -126,9 +142,9 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
     return this.#socket.localPort ?? 0;
   }
 
-  /** One audio message, as is. */
+  /** One audio message: PCM (G.711-encoded on a `ulaw`/`alaw` wire), or bytes as they are. */
   sendAudio(pcm: Int16Array | Uint8Array): void {
-    this.sendRaw(encodeAudio(pcm, this.sampleRate));
+    this.sendRaw(this.#law ? encodeMessage(Kind.Slin8k, this.#wireBytes(pcm)) : encodeAudio(pcm, this.sampleRate));
     this.audioFramesSent++;
     this.#lastActivity = performance.now();
   }
@@ -158,8 +174,8 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
    * with `realtime: false`). Resolves when the last frame is written.
    */
   play(pcm: Int16Array | Uint8Array, options: { frameMs?: number; realtime?: boolean } = {}): Promise<void> {
-    const size = frameBytes(this.sampleRate, options.frameMs ?? 20);
-    const bytes = pcmBytes(pcm);
+    const size = frameBytes(this.sampleRate, options.frameMs ?? 20) / (this.#law ? 2 : 1);
+    const bytes = this.#wireBytes(pcm);
     const frames: Uint8Array[] = [];
     for (let at = 0; at < bytes.length; at += size) frames.push(bytes.subarray(at, at + size));
     if (options.realtime === false) {
@@ -167,6 +183,11 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
       return Promise.resolve();
     }
     return pacer.play(this, frames);
+  }
+
+  /** What `pcm` is on this client's wire: G.711 codes or little-endian slin (bytes as they are). */
+  #wireBytes(pcm: Int16Array | Uint8Array): Uint8Array {
+    return this.#law && pcm instanceof Int16Array ? this.#law.encode(pcm) : pcmBytes(pcm);
   }
 
   /** Sends 0x00 and closes, as Asterisk does when the caller hangs up. */

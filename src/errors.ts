@@ -14,7 +14,10 @@ export const ErrorCode = {
   BAD_UUID: 'ERR_AUDIOSOCKET_BAD_UUID',
   /** A DTMF payload or digit outside `0-9 * # A-D`, or a malformed fork DTMF message. */
   BAD_DTMF: 'ERR_AUDIOSOCKET_BAD_DTMF',
-  /** A sample rate that has no AudioSocket kind (8000, 12000, 16000, 24000, 32000, 44100, 48000, 96000, 192000). */
+  /**
+   * A sample rate that has no AudioSocket kind (8000, 12000, 16000, 24000, 32000, 44100, 48000,
+   * 96000, 192000), or a server `format.sampleRate` outside those and 11025, 22050.
+   */
   BAD_SAMPLE_RATE: 'ERR_AUDIOSOCKET_BAD_SAMPLE_RATE',
   /** A message kind outside 0..255. */
   BAD_KIND: 'ERR_AUDIOSOCKET_BAD_KIND',
@@ -44,12 +47,30 @@ export const ErrorCode = {
   HANDLER_FAILED: 'ERR_AUDIOSOCKET_HANDLER_FAILED',
   /** The socket failed (reset, write error); the call ends. */
   SOCKET: 'ERR_AUDIOSOCKET_SOCKET',
+  /**
+   * A warning, never fatal: the audio on the wire is not in the format the options imply. On a
+   * call ('error' event): G.711 arriving labelled 0x10 with `wire: 'auto'`. On the server
+   * ('warning' event): an app rate that `asteriskVersion` cannot be sent, so 8 kHz is sent.
+   */
+  WIRE_FORMAT: 'ERR_AUDIOSOCKET_WIRE_FORMAT',
   /** The server is closing or closed. */
   SERVER_CLOSED: 'ERR_AUDIOSOCKET_SERVER_CLOSED',
   /** An audio file in a format the library does not read (the message names the one it does). */
   UNSUPPORTED_AUDIO: 'ERR_AUDIOSOCKET_UNSUPPORTED_AUDIO',
   /** AudioSocketClient in strict mode saw something Asterisk 20.14+ hangs up on. */
   STRICT_VIOLATION: 'ERR_AUDIOSOCKET_STRICT_VIOLATION',
+  /**
+   * A WebSocket bridge could not reach its service (refused, an HTTP status instead of the
+   * upgrade, TLS, timeout) or lost it (no pong within the heartbeat). The call goes on; the
+   * bridge retries unless reconnecting is off or its retries are spent.
+   */
+  BRIDGE_CONNECTION: 'ERR_AUDIOSOCKET_BRIDGE_CONNECTION',
+  /** A bridge's service was down or slow for longer than `backlogMs`: the oldest frames were dropped and counted. */
+  BRIDGE_OVERFLOW: 'ERR_AUDIOSOCKET_BRIDGE_OVERFLOW',
+  /** A message from a bridge's service that its dialect cannot use (not JSON, bad base64, a bad sample rate...); it is skipped. */
+  BRIDGE_PROTOCOL: 'ERR_AUDIOSOCKET_BRIDGE_PROTOCOL',
+  /** An operation on a bridge that has stopped or given up. */
+  BRIDGE_CLOSED: 'ERR_AUDIOSOCKET_BRIDGE_CLOSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

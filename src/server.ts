@@ -1,16 +1,43 @@
 import { EventEmitter } from 'node:events';
 import { Call, type CallHost } from './call';
-import type { EndReason, Engine, EngineConfig, EngineEvent, RemoteAddress } from './engine/contract';
+import type { EndReason, Engine, EngineConfig, EngineEvent, RemoteAddress, Wire, WireFormat } from './engine/contract';
 import { selectEngine, type EngineChoice, type EngineInfo } from './engine/select';
 import { AudioSocketError, ErrorCode } from './errors';
+import { outputRate, resolveFormat, wireCodec, type AudioFormat } from './format';
 import { MAX_PAYLOAD } from './protocol/encode';
-import { SAMPLE_RATES } from './protocol/kind';
+import { kindForSampleRate } from './protocol/kind';
 
 export interface ServerOptions {
   /** `auto` (default): native when its binary loads, else TypeScript. `native` fails without it. */
   engine?: EngineChoice;
-  /** Hz of the audio handlers read and write, and of the frames sent (default 8000, the dialplan app's). */
+  /**
+   * What handlers read and write, whatever the wire carries (default `{ sampleRate: 8000,
+   * channels: 1 }`, the dialplan app's own). `sampleRate`, Hz: 8000, 11025, 12000, 16000,
+   * 22050, 24000, 32000, 44100, 48000, 96000 or 192000. `channels`: 1, or 2 (interleaved:
+   * caller audio comes duplicated on both channels, what the application writes is downmixed).
+   * Each engine converts: G.711, resampling (state kept per call and direction), channels.
+   */
+  format?: { sampleRate?: number; channels?: 1 | 2 };
+  /** Shorthand for `format.sampleRate`, Hz (default 8000). */
   sampleRate?: number;
+  /**
+   * What the frames carry (default `auto`). `auto` and `slin`: signed linear at the rate of each
+   * frame's kind (0x10 8 kHz ... 0x18 192 kHz); `auto` also warns (call 'error' event,
+   * ERR_AUDIOSOCKET_WIRE_FORMAT, non-fatal) when 0x10 frames look like G.711 (160 bytes, 50 a
+   * second). `ulaw` / `alaw`: 0x10 frames carry G.711, 160 bytes per 20 ms, both ways: what
+   * `Dial(AudioSocket/...)` without `c(slin)` and ARI `externalMedia` with `format=ulaw` or
+   * `alaw` exchange.
+   */
+  wire?: Wire;
+  /**
+   * The Asterisk release calls come from, e.g. `'20.19'` or `'22.10.1'`. It decides the kind of
+   * the frames sent: the app rate's (0x11-0x18 above 8 kHz; 11025 and 22050 go out at 12000 and
+   * 24000) only from 20.17 / 21.12 / 22.7 / 23.1 on, since older releases hang up on them;
+   * before those, audio is resampled to 8 kHz (0x10) and the server's 'warning' event says so
+   * once. Default: a current release. Only an app rate above 8 kHz, which is asked for
+   * explicitly, depends on it: the default format sends 0x10 whatever the version.
+   */
+  asteriskVersion?: string;
   /** Audio queued before playout starts, ms (default 40, 0-1000). Absorbs a writer's jitter. */
   prebufferMs?: number;
   /**
@@ -51,6 +78,12 @@ export interface CloseOptions {
 export interface ServerEvents {
   /** A new call, after its UUID. */
   call: [call: Call];
+  /**
+   * A problem of the configuration that does not stop the server (ERR_AUDIOSOCKET_WIRE_FORMAT:
+   * an app rate `asteriskVersion` cannot be sent, so 8 kHz is), given once, with the first
+   * call. Without a listener it goes to process.emitWarning().
+   */
+  warning: [error: AudioSocketError];
   /** A connection refused or dropped before it became a call: not allowed, over maxCalls, no UUID in time... */
   reject: [error: AudioSocketError, remote: RemoteAddress];
   /** A call's problem that did not end it, when the call has no 'error' listener of its own. */
@@ -74,9 +107,16 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
   readonly engine: EngineInfo;
   /** @internal */
   readonly driver: Engine;
+  /** What handlers read and write. */
+  readonly format: AudioFormat;
+  /** Hz of `format`. */
   readonly sampleRate: number;
+  /** What every call's frames carry on their way to Asterisk. */
+  readonly wireFormat: WireFormat;
   readonly inboundQueueFrames: number;
   readonly highWaterMs: number;
+  /** A warning about the configuration, still to be given (with the first call). */
+  #configWarning: AudioSocketError | null;
   #calls = new Map<number, Call>();
   #backlog: Call[] = [];
   #acceptors: Array<{ resolve: (call: Call) => void; reject: (error: Error) => void }> = [];
@@ -84,8 +124,11 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
 
   constructor(options: ServerOptions = {}) {
     super();
-    const config = resolveConfig(options);
+    const { config, warning } = resolveConfig(options);
+    this.format = Object.freeze({ sampleRate: config.sampleRate, channels: config.channels });
     this.sampleRate = config.sampleRate;
+    this.wireFormat = Object.freeze({ kind: kindForSampleRate(config.outputRate)!, sampleRate: config.outputRate, codec: wireCodec(config.wire) });
+    this.#configWarning = warning;
     this.highWaterMs = config.highWaterMs;
     this.inboundQueueFrames = intOption('inboundQueueFrames', options.inboundQueueFrames, 250, 1, 1_000_000);
     const { engine, info } = selectEngine(options.engine ?? 'auto', config, this.#dispatch);
@@ -170,7 +213,7 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
         continue;
       }
       if (event.type === 'call') {
-        this.#newCall(new Call(this, event.call, event.id, event.remote, event.wire));
+        this.#newCall(new Call(this, event.call, event.id, event.remote, { ...event.wire, codec: this.wireFormat.codec }));
         continue;
       }
       const call = this.#calls.get(event.call);
@@ -180,6 +223,12 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
   };
 
   #newCall(call: Call): void {
+    if (this.#configWarning) {
+      const warning = this.#configWarning;
+      this.#configWarning = null;
+      if (this.listenerCount('warning') > 0) this.emit('warning', warning);
+      else process.emitWarning(warning.message, { code: warning.code });
+    }
     this.#calls.set(call.handle, call);
     const acceptor = this.#acceptors.shift();
     if (acceptor) acceptor.resolve(call);
@@ -218,19 +267,20 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
   }
 }
 
-function resolveConfig(options: ServerOptions): EngineConfig {
-  const sampleRate = options.sampleRate ?? 8000;
-  if (!SAMPLE_RATES.includes(sampleRate)) {
-    throw new AudioSocketError(ErrorCode.BAD_SAMPLE_RATE, `sampleRate must be one of ${SAMPLE_RATES.join(', ')} Hz, got ${sampleRate}`);
-  }
+function resolveConfig(options: ServerOptions): { config: EngineConfig; warning: AudioSocketError | null } {
+  const { format, wire } = resolveFormat(options.format, options.sampleRate, options.wire);
+  const output = outputRate(format, wire, options.asteriskVersion);
   const idle = options.idle ?? 'silence';
   if (idle !== 'silence' && idle !== 'none') {
     throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `idle must be 'silence' or 'none', got ${JSON.stringify(idle)}`);
   }
   const highWaterMs = intOption('highWaterMs', options.highWaterMs, 1000, 20, 3_600_000);
   const maxQueueMs = intOption('maxQueueMs', options.maxQueueMs, 60_000, highWaterMs, 3_600_000);
-  return {
-    sampleRate,
+  const config: EngineConfig = {
+    sampleRate: format.sampleRate,
+    channels: format.channels,
+    wire,
+    outputRate: output.rate,
     prebufferMs: intOption('prebufferMs', options.prebufferMs, 40, 0, 1000),
     idle,
     handshakeTimeoutMs: intOption('handshakeTimeoutMs', options.handshakeTimeoutMs, 2000, 100, 60_000),
@@ -241,6 +291,7 @@ function resolveConfig(options: ServerOptions): EngineConfig {
     lowWaterMs: intOption('lowWaterMs', options.lowWaterMs, Math.floor(highWaterMs / 2), 0, highWaterMs),
     maxQueueMs,
   };
+  return { config, warning: output.warning };
 }
 
 function intOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {

@@ -19,20 +19,38 @@ const HEADER_BYTES = 44;
  * with ERR_AUDIOSOCKET_UNSUPPORTED_AUDIO naming what it is and what is supported.
  */
 export function readWav(file: string): PcmAudio {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (cause) {
+    throw unreadable(file, cause);
+  }
+  return parseWav(bytes, file);
+}
+
+/**
+ * Parses WAV bytes held in memory (e.g. audio a WebSocket service sent); `name` says where they
+ * came from in error messages. Same rules and errors as {@link readWav}.
+ */
+export function parseWav(bytes: Uint8Array, name: string): PcmAudio {
   let wav: WaveFile;
   try {
-    wav = new WaveFile(readFileSync(file));
+    wav = new WaveFile(bytes);
   } catch (cause) {
-    throw new AudioSocketError(ErrorCode.UNSUPPORTED_AUDIO, `${file}: not a WAV file (${(cause as Error).message}); supported: WAV, 16-bit PCM`, { cause });
+    throw unreadable(name, cause);
   }
   const fmt = wav.fmt as { audioFormat: number; numChannels: number; sampleRate: number; bitsPerSample: number };
   if (fmt.audioFormat !== 1 || fmt.bitsPerSample !== 16) {
     throw new AudioSocketError(
       ErrorCode.UNSUPPORTED_AUDIO,
-      `${file}: WAV format ${fmt.audioFormat} with ${fmt.bitsPerSample}-bit samples; supported: WAV, 16-bit PCM (format 1)`,
+      `${name}: WAV format ${fmt.audioFormat} with ${fmt.bitsPerSample}-bit samples; supported: WAV, 16-bit PCM (format 1)`,
     );
   }
   return { sampleRate: fmt.sampleRate, channels: fmt.numChannels, samples: wav.getSamples(true, Int16Array) as unknown as Int16Array };
+}
+
+function unreadable(name: string, cause: unknown): AudioSocketError {
+  return new AudioSocketError(ErrorCode.UNSUPPORTED_AUDIO, `${name}: not a WAV file (${(cause as Error).message}); supported: WAV, 16-bit PCM`, { cause });
 }
 
 /** Writes a whole WAV file of 16-bit PCM. */

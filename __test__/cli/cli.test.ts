@@ -17,10 +17,12 @@ function inputWav(samples: number, seed = 1): { file: string; pcm: Int16Array } 
   return { file, pcm };
 }
 
-/** The audio in `pcm` after leading idle silence, cut to `length` samples. */
-function afterSilence(pcm: Int16Array, length: number): Int16Array {
-  const start = pcm.findIndex((s) => s !== 0);
-  return pcm.subarray(start, start + length);
+/**
+ * The samples of `pcm` that are not silence. The input has no zero sample, so this is the echo
+ * with idle frames, and any padding a late frame got on a loaded machine, taken out.
+ */
+function withoutSilence(pcm: Int16Array): Int16Array {
+  return pcm.filter((sample) => sample !== 0);
 }
 
 describe.each(ENGINES)('CLI with the %s engine', (engine) => {
@@ -42,7 +44,7 @@ describe.each(ENGINES)('CLI with the %s engine', (engine) => {
     expect(summary).toMatchObject({ framesSent: 50, audioFramesReceived: 50, errors: [] });
     const recorded = readWav(out);
     expect(recorded.sampleRate).toBe(8000);
-    expect(bytesOf(afterSilence(recorded.samples, 8000)).equals(bytesOf(input.pcm))).toBe(true);
+    expect(bytesOf(withoutSilence(recorded.samples)).equals(bytesOf(input.pcm))).toBe(true);
   });
 
   it('serve --record writes one valid WAV per call, of the caller audio, of the right length', async () => {
@@ -140,7 +142,7 @@ describe('CLI arguments', () => {
     ['an unknown command', ['dance'], /unknown command "dance"/],
     ['an unknown option', ['serve', '--colour'], /Unknown option '--colour'/],
     ['a port out of range', ['serve', '--port', '70000'], /--port must be an integer from 0 to 65535/],
-    ['two sources', ['serve', '--echo', '--play', 'x.wav'], /choose one of --echo, --play and --listen/],
+    ['two sources', ['serve', '--echo', '--play', 'x.wav'], /choose one of --echo, --play, --listen and --ws/],
     ['a missing WAV', ['serve', '--play', '/nonexistent.wav'], /--play .*not a WAV file/],
     ['an engine that does not exist', ['serve', '--engine', 'turbo'], /--engine must be one of auto, native, js/],
     ['a bad allow entry', ['serve', '--allow', '10.0.0.0/99'], /allow: not an address or CIDR block/],

@@ -12,7 +12,7 @@ describe.each(ENGINES)('%s engine: handshake and connection limits', (engine) =>
     const [[call], client] = await Promise.all([once(h.server, 'call') as Promise<[Call]>, h.connect()]);
     expect(call.id).toBe(client.id);
     expect(call.remote).toEqual({ address: '127.0.0.1', port: client.localPort, family: 'IPv4' });
-    expect(call.wireFormat).toEqual({ kind: 0x10, sampleRate: 8000 });
+    expect(call.wireFormat).toEqual({ kind: 0x10, sampleRate: 8000, codec: 'slin' });
     expect(call.format).toEqual({ sampleRate: 8000, channels: 1 });
     expect(h.server.callCount).toBe(1);
   });

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { resample } from '../../src/dsp/resampler';
 import type { EngineConfig } from '../../src/engine/contract';
 import { FrameKind, Playout } from '../../src/engine/js/playout';
 
+// The cases of crate/engine/src/playout.rs, one for one.
+
 const config: EngineConfig = {
   sampleRate: 8000,
+  channels: 1,
+  wire: 'auto',
+  outputRate: 8000,
   prebufferMs: 40,
   idle: 'silence',
   handshakeTimeoutMs: 2000,
@@ -15,48 +21,65 @@ const config: EngineConfig = {
   maxQueueMs: 1000,
 };
 
-function bytes(n: number, fill = 1): Uint8Array {
-  return new Uint8Array(n).fill(fill);
+/** A 16 kHz app over an 8 kHz wire. */
+const resampling: EngineConfig = { ...config, sampleRate: 16000, outputRate: 8000, prebufferMs: 0 };
+
+function samples(n: number, fill = 1): Int16Array {
+  return new Int16Array(n).fill(fill);
+}
+
+function ramp(n: number): Int16Array {
+  return Int16Array.from({ length: n }, (_, i) => ((i * 37) % 20000) - 10000);
 }
 
 /** Runs ticks from `from`, returning what each produced and the marks reached. */
-function run(playout: Playout, from: number, ticks: number): { kinds: FrameKind[]; frames: Uint8Array[]; marks: number[] } {
+function run(playout: Playout, from: number, ticks: number): { kinds: FrameKind[]; frames: Int16Array[]; marks: number[] } {
   const kinds: FrameKind[] = [];
-  const frames: Uint8Array[] = [];
+  const frames: Int16Array[] = [];
   const marks: number[] = [];
   for (let t = from; t < from + ticks; t++) {
-    const frame = new Uint8Array(playout.frameBytes);
+    const frame = new Int16Array(playout.frameSamples).fill(0x7eee);
     kinds.push(playout.nextFrame(t, frame, marks));
     frames.push(frame);
   }
   return { kinds, frames, marks };
 }
 
+function concat(frames: Int16Array[]): Int16Array {
+  const out = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.length;
+  }
+  return out;
+}
+
 describe('Playout', () => {
   it('holds audio until the prebuffer is full, then one frame per tick', () => {
     const playout = new Playout(config);
-    expect(playout.frameBytes).toBe(320);
-    playout.write(bytes(320), 0);
+    expect(playout.frameSamples).toBe(160);
+    playout.write(samples(160), 0);
     expect(run(playout, 0, 1).kinds).toEqual([FrameKind.Silence]);
-    playout.write(bytes(320), 1);
+    playout.write(samples(160), 1);
     expect(run(playout, 1, 3).kinds).toEqual([FrameKind.Audio, FrameKind.Audio, FrameKind.Silence]);
   });
 
   it('plays a clip shorter than the prebuffer once the prebuffer time has passed', () => {
     const playout = new Playout(config);
-    playout.write(bytes(100), 10);
+    playout.write(samples(50, 0x0101), 10);
     const { kinds, frames } = run(playout, 10, 3);
     expect(kinds).toEqual([FrameKind.Silence, FrameKind.Silence, FrameKind.Audio]);
-    expect(frames[2]!.subarray(0, 100).every((b) => b === 1)).toBe(true);
-    expect(frames[2]!.subarray(100).every((b) => b === 0)).toBe(true);
+    expect(frames[2]!.subarray(0, 50).every((s) => s === 0x0101)).toBe(true);
+    expect(frames[2]!.subarray(50).every((s) => s === 0)).toBe(true);
   });
 
   it('counts an underrun when playout runs dry without a mark, not at a mark', () => {
     const playout = new Playout({ ...config, prebufferMs: 0 });
-    playout.write(bytes(480), 0);
+    playout.write(samples(240), 0);
     run(playout, 0, 3);
     expect(playout.underruns).toBe(1);
-    playout.write(bytes(480), 3);
+    playout.write(samples(240), 3);
     playout.mark(7);
     expect(run(playout, 3, 3).marks).toEqual([7]);
     expect(playout.underruns).toBe(1);
@@ -64,14 +87,14 @@ describe('Playout', () => {
 
   it('positions marks in the stream and cancels only the unreached ones on clear', () => {
     const playout = new Playout({ ...config, prebufferMs: 0 });
-    playout.write(bytes(320), 0);
+    playout.write(samples(160), 0);
     playout.mark(1);
-    playout.write(bytes(640), 0);
+    playout.write(samples(320), 0);
     playout.mark(2);
     expect(run(playout, 0, 1).marks).toEqual([1]);
     const cleared = playout.clear();
     expect(cleared).toEqual({ clearedMs: 40, marks: [{ mark: 2, aheadMs: 40 }] });
-    expect(playout.queuedBytes).toBe(0);
+    expect(playout.queuedSamples).toBe(0);
     expect(run(playout, 1, 1).kinds).toEqual([FrameKind.Silence]);
   });
 
@@ -83,7 +106,7 @@ describe('Playout', () => {
 
   it('pause holds position and marks; resume continues', () => {
     const playout = new Playout({ ...config, prebufferMs: 0 });
-    playout.write(bytes(640, 5), 0);
+    playout.write(samples(320, 5), 0);
     playout.mark(3);
     run(playout, 0, 1);
     playout.pause();
@@ -103,7 +126,7 @@ describe('Playout', () => {
 
   it('reports drain once, after the queue went above high water and fell to low water', () => {
     const playout = new Playout({ ...config, prebufferMs: 0 });
-    playout.write(bytes(16 * 120), 0); // 120 ms > highWaterMs
+    playout.write(samples(8 * 120), 0); // 120 ms > highWaterMs
     expect(playout.takeDrain()).toBe(false);
     run(playout, 0, 4); // 80 ms played, 40 left
     expect(playout.takeDrain()).toBe(true);
@@ -112,8 +135,73 @@ describe('Playout', () => {
 
   it('refuses a write past maxQueueMs whole', () => {
     const playout = new Playout(config);
-    playout.write(bytes(16 * 900), 0);
-    expect(() => playout.write(bytes(16 * 200), 0)).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_QUEUE_FULL' }));
+    playout.write(samples(8 * 900), 0);
+    expect(() => playout.write(samples(8 * 200), 0)).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_QUEUE_FULL' }));
     expect(playout.queuedMs).toBe(900);
+  });
+
+  it('audio leaves bit-exact across frames', () => {
+    const playout = new Playout({ ...config, prebufferMs: 0 });
+    const pcm = Int16Array.from({ length: 400 }, (_, i) => i * 97 - 20000);
+    playout.write(pcm, 0);
+    const out = concat(run(playout, 0, 3).frames);
+    expect(out.subarray(0, 400)).toEqual(pcm);
+    expect(out.subarray(400).every((s) => s === 0)).toBe(true);
+  });
+
+  it('durations are samples over samples per ms, as in Rust, at 44.1 kHz', () => {
+    const playout = new Playout({ ...config, sampleRate: 44100, outputRate: 44100 });
+    expect(playout.frameSamples).toBe(882);
+    playout.write(samples(441), 0);
+    expect(playout.queuedMs).toBe(441 / (44100 / 1000));
+  });
+
+  it('a play at another rate leaves whole, as resample() makes it, and its mark follows it', () => {
+    const playout = new Playout(resampling);
+    const pcm = ramp(3200); // 200 ms at 16 kHz
+    playout.write(pcm, 0);
+    playout.mark(1);
+    expect(playout.queuedMs).toBe(200);
+    const out = run(playout, 0, 12);
+    expect(playout.frameSamples).toBe(160);
+    // 1600 wire samples: ten whole frames, the tail flushed into the tenth, the mark with it.
+    expect(out.kinds.slice(0, 11)).toEqual([...Array(10).fill(FrameKind.Audio), FrameKind.Silence]);
+    expect(concat(out.frames.slice(0, 10))).toEqual(resample(pcm, 16000, 8000));
+    expect(out.marks).toEqual([1]);
+    expect([playout.queuedMs, playout.underruns]).toEqual([0, 0]);
+  });
+
+  it('a mark mid-stream is reached when its wire audio is out, not when its input is taken', () => {
+    const playout = new Playout(resampling);
+    playout.write(ramp(640), 0); // 40 ms
+    playout.mark(1);
+    playout.write(ramp(640), 0);
+    expect(run(playout, 0, 1).marks).toEqual([]);
+    expect(playout.queuedMs).toBe(60);
+    expect(run(playout, 1, 1).marks).toEqual([1]);
+    expect(playout.queuedMs).toBe(40);
+  });
+
+  it('clear() reports exact ms at the app rate, including what the resampler held', () => {
+    const playout = new Playout(resampling);
+    playout.write(ramp(16000), 0); // 1 s
+    playout.mark(4);
+    run(playout, 0, 5);
+    expect(playout.clear()).toEqual({ clearedMs: 900, marks: [{ mark: 4, aheadMs: 900 }] });
+    // The next audio is a stream of its own, from a clean history.
+    const pcm = ramp(320);
+    playout.write(pcm, 5);
+    playout.mark(5);
+    const out = run(playout, 5, 1);
+    expect(out.marks).toEqual([5]);
+    expect(out.frames[0]).toEqual(resample(pcm, 16000, 8000));
+  });
+
+  it('a stereo app is downmixed as queued and counted in pairs', () => {
+    const playout = new Playout({ ...config, channels: 2, prebufferMs: 0 });
+    expect(() => playout.write(Int16Array.of(1, 2, 3), 0)).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' }));
+    const stereo = Int16Array.from({ length: 320 }, (_, i) => (i % 2 === 0 ? 1000 : -3001));
+    expect(playout.write(stereo, 0)).toBe(20);
+    expect(run(playout, 0, 1).frames[0]!.every((s) => s === -1001)).toBe(true);
   });
 });

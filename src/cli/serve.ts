@@ -4,6 +4,7 @@ import { AudioSocketError } from '../errors';
 import { AudioSocketServer } from '../server';
 import { readWav, type PcmAudio } from '../wav';
 import { UsageError, int, oneOf, parse, sampleRateOption } from './args';
+import { WS_OPTIONS, WS_USAGE, wsBridger } from './bridge-options';
 import { ServerCounters } from './counters';
 import { startMetrics } from './metrics';
 import { CallRecorder } from './recorder';
@@ -28,7 +29,8 @@ export const SERVE_USAGE = `usage: audiosocket serve [options]
   --drain-ms MS          on SIGINT/SIGTERM, let queued audio play this long before hanging up (default 5000)
   --quiet                no status line, no per-call log lines
   --stall-ms MS          diagnostics: block the JavaScript thread this long every --stall-every-ms
-  --stall-every-ms MS    (default 2000), to see how call audio fares while the application is busy`;
+  --stall-every-ms MS    (default 2000), to see how call audio fares while the application is busy
+${WS_USAGE}`;
 
 const OPTIONS = {
   host: { type: 'string' },
@@ -51,19 +53,21 @@ const OPTIONS = {
   'stall-ms': { type: 'string' },
   'stall-every-ms': { type: 'string' },
   help: { type: 'boolean' },
+  ...WS_OPTIONS,
 } as const;
 
 /** `audiosocket serve`: a server in one command. Resolves when it has shut down after a signal. */
 export async function serve(args: string[]): Promise<void> {
   const { values } = parse(args, OPTIONS);
   if (values.help) return void console.log(SERVE_USAGE);
-  if ([values.echo, values.play, values.listen].filter(Boolean).length > 1) throw new UsageError('choose one of --echo, --play and --listen');
+  if ([values.echo, values.play, values.listen, values.ws].filter(Boolean).length > 1) throw new UsageError('choose one of --echo, --play, --listen and --ws');
   if (values.loop && !values.play) throw new UsageError('--loop goes with --play');
   if (values['record-legs'] && !values.record) throw new UsageError('--record-legs goes with --record');
   const sampleRate = sampleRateOption(values.rate);
   const legs = oneOf('record-legs', values['record-legs'], ['caller', 'both'] as const, 'caller');
   const drainMs = int('drain-ms', values['drain-ms'], 5000, 0, 3_600_000);
   const prompt = values.play ? loadPrompt(values.play, sampleRate) : null;
+  const bridger = wsBridger(values);
   if (values.record) mkdirSync(values.record, { recursive: true });
 
   const server = new AudioSocketServer({
@@ -85,7 +89,8 @@ export async function serve(args: string[]): Promise<void> {
       recorder?.played(pcm);
       return pcm;
     };
-    if (prompt) void playPrompt(call, prompt, values.loop === true, send);
+    if (bridger) bridger(call, log);
+    else if (prompt) void playPrompt(call, prompt, values.loop === true, send);
     else if (!values.listen) call.on('audio', (pcm) => call.write(send(pcm)));
     call.on('dtmf', (digit) => log(`call ${call.id} DTMF ${digit}`));
     call.on('error', (error) => log(`call ${call.id} ${error.code}: ${error.message}`));

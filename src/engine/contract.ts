@@ -28,10 +28,26 @@ export interface RemoteAddress {
   family: 'IPv4' | 'IPv6';
 }
 
+/**
+ * How 0x10 frames are read and frames sent are encoded: `slin` (and `auto`, which also warns
+ * when 0x10 frames look like G.711), or G.711 `ulaw` / `alaw` (Dial() or externalMedia without
+ * c(slin): 160 bytes per 20 ms, both ways). Frames of kinds 0x11+ are always slin.
+ */
+export type Wire = 'auto' | 'slin' | 'ulaw' | 'alaw';
+
+/** What the frames of a wire carry: slin, or a G.711 law. */
+export type WireCodec = 'slin' | 'ulaw' | 'alaw';
+
 /** Settings every engine takes, already validated and defaulted by the facade. */
 export interface EngineConfig {
-  /** Sample rate the application reads and writes, and of the frames sent (Hz). */
+  /** Sample rate the application reads and writes (Hz, one of APP_SAMPLE_RATES). */
   sampleRate: number;
+  /** Channels the application reads and writes: 1, or 2 interleaved (writes downmixed, caller audio duplicated). */
+  channels: 1 | 2;
+  /** How 0x10 frames are read and frames sent are encoded. */
+  wire: Wire;
+  /** Rate of the frames sent, which sets their kind (Hz; 8000 for G.711). Each engine converts to it. */
+  outputRate: number;
   /** Audio queued before playout starts, ms. */
   prebufferMs: number;
   /** What to send while nothing is queued or while paused. */
@@ -52,19 +68,24 @@ export interface EngineConfig {
   maxQueueMs: number;
 }
 
+/** What a call's server sends on the wire: the same for every call of a server. */
 export interface WireFormat {
-  /** The kind of the last audio frame received (0x10-0x18), or of the frames sent until then. */
+  /** Kind of the frames sent (0x10-0x18). */
   kind: number;
+  /** Their rate, Hz. */
   sampleRate: number;
+  /** What their payload is: slin (s16le), or G.711 (one byte per sample, 8 kHz). */
+  codec: WireCodec;
 }
 
 export type EngineEvent =
-  | { type: 'call'; call: number; id: string; remote: RemoteAddress; wire: WireFormat }
+  | { type: 'call'; call: number; id: string; remote: RemoteAddress; wire: { kind: number; sampleRate: number } }
+  /** Caller audio in the app format (config.sampleRate, interleaved when config.channels is 2). */
   | { type: 'audio'; call: number; pcm: Int16Array }
   | { type: 'dtmf'; call: number; digit: string; state: 'start' | 'end'; durationMs: number | null }
   | { type: 'mark'; call: number; mark: number }
   | { type: 'drain'; call: number }
-  /** A problem on one call that does not end it (an unknown kind, a bad DTMF payload...). */
+  /** A problem on one call that does not end it (an unknown kind, a bad DTMF payload, G.711 labelled as slin...). */
   | { type: 'error'; call: number; error: AudioSocketError }
   /**
    * A connection refused or failed before it became a call (not allowed, over maxCalls, no
@@ -123,7 +144,11 @@ export interface Engine {
    * (each gets 0x00) and releases everything. Resolves when all is closed.
    */
   close(drainMs: number): Promise<void>;
-  /** Queues PCM (at config.sampleRate) for paced playout; returns the queue depth after it, ms. */
+  /**
+   * Queues PCM in the app format (config.sampleRate, interleaved pairs when config.channels is
+   * 2) for paced playout; returns the queue depth after it, ms. Throws QUEUE_FULL past
+   * maxQueueMs, INVALID_ARGUMENT for stereo that is not whole pairs (nothing queued then).
+   */
   write(call: number, pcm: Int16Array): number;
   /** Queues a mark after the audio written so far. */
   mark(call: number, mark: number): void;

@@ -12,6 +12,9 @@ export interface NativeBinding {
 /** contract.ts `EngineConfig` as the binary takes it (`allow` validated there). */
 export interface NativeEngineConfig {
   sampleRate: number;
+  channels: number;
+  wire: 'auto' | 'slin' | 'ulaw' | 'alaw';
+  outputRate: number;
   prebufferMs: number;
   idle: 'silence' | 'none';
   handshakeTimeoutMs: number;
@@ -76,4 +79,4 @@ export interface NativeServer {
 }
 
 /** Must equal `ABI_VERSION` in crate/node/src/lib.rs; bump both together. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;

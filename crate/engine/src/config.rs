@@ -3,6 +3,7 @@
 
 use crate::allow::AllowList;
 use crate::error::{Code, EngineError};
+use crate::format::{Wire, APP_RATES};
 use crate::protocol::Kind;
 
 /// What is sent while nothing is queued or while paused.
@@ -17,8 +18,17 @@ pub enum Idle {
 /// Settings every engine takes (contract.ts `EngineConfig`).
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    /// Hz of the audio the application reads and writes, and of the frames sent (default 8000).
+    /// Hz of the audio the application reads and writes (default 8000): one of
+    /// [`APP_RATES`].
     pub sample_rate: u32,
+    /// Channels of the application's audio: 1, or 2 (interleaved; downmixed on the way out,
+    /// caller audio duplicated on both) (default 1).
+    pub channels: u32,
+    /// How 0x10 frames are read and frames sent are encoded (default auto).
+    pub wire: Wire,
+    /// Hz of the frames sent, which sets their kind (default 8000; 8000 for G.711). The facade
+    /// decides it from the app rate and the Asterisk version.
+    pub output_rate: u32,
     /// Audio queued before playout starts, ms (default 40).
     pub prebuffer_ms: u32,
     /// What to send while idle or paused (default silence).
@@ -40,22 +50,42 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// The frame kind for the configured sample rate.
+    /// The kind of the frames sent.
     #[must_use]
     pub fn frame_kind(&self) -> Kind {
-        Kind::for_sample_rate(self.sample_rate).unwrap_or(Kind::SLIN_8K)
+        Kind::for_sample_rate(self.output_rate).unwrap_or(Kind::SLIN_8K)
     }
 
-    /// Checks what the engine relies on: a sample rate with a kind, water marks in order.
+    /// Checks what the engine relies on: an app rate the resampler takes, frames sent at a
+    /// rate with a kind (8 kHz for G.711), water marks in order.
     ///
     /// # Errors
     ///
     /// `BAD_SAMPLE_RATE` or `INVALID_ARGUMENT`, naming the value.
     pub fn validate(&self) -> Result<(), EngineError> {
-        if Kind::for_sample_rate(self.sample_rate).is_none() {
+        if !APP_RATES.contains(&self.sample_rate) {
             return Err(EngineError::new(
                 Code::BadSampleRate,
-                format!("sampleRate {} Hz has no AudioSocket kind", self.sample_rate),
+                format!(
+                    "sampleRate {} Hz is not one of {APP_RATES:?}",
+                    self.sample_rate
+                ),
+            ));
+        }
+        let g711 = self.wire.law().is_some();
+        if Kind::for_sample_rate(self.output_rate).is_none() || (g711 && self.output_rate != 8000) {
+            return Err(EngineError::new(
+                Code::BadSampleRate,
+                format!(
+                    "outputRate {} Hz: frames are sent at a kind's rate, 8000 for G.711",
+                    self.output_rate
+                ),
+            ));
+        }
+        if self.channels != 1 && self.channels != 2 {
+            return Err(EngineError::new(
+                Code::InvalidArgument,
+                format!("channels must be 1 or 2, got {}", self.channels),
             ));
         }
         if self.low_water_ms > self.high_water_ms || self.high_water_ms > self.max_queue_ms {
@@ -79,6 +109,9 @@ impl Default for EngineConfig {
     fn default() -> EngineConfig {
         EngineConfig {
             sample_rate: 8000,
+            channels: 1,
+            wire: Wire::Auto,
+            output_rate: 8000,
             prebuffer_ms: 40,
             idle: Idle::Silence,
             handshake_timeout_ms: 2000,

@@ -16,9 +16,11 @@ use mio::net::TcpStream;
 use crate::call::SharedCall;
 use crate::error::{Code, EngineError};
 use crate::events::{Batch, CallHandle, EndReason, Event};
+use crate::format::{Inbound, OutFrame, Wire};
 use crate::playout::FrameKind;
 use crate::protocol::{CallId, Decoder, DtmfState, Kind, Message, HEADER_LEN};
 use crate::server::Shared;
+use crate::wire_detect::G711Detector;
 
 /// Bytes Asterisk may leave unread in our send buffer before frames are dropped instead
 /// (~1 s at 48 kHz), as in the TypeScript engine.
@@ -47,14 +49,16 @@ enum Phase {
 }
 
 /// What a connection needs from its engine thread (the `ConnectionHost` of connection.ts):
-/// the shared state, the batch events go into, the time of this turn of the loop, and the
-/// numbering of calls.
+/// the shared state, the batch events go into, the time of this turn of the loop, the
+/// numbering of calls, and a buffer for decoding caller audio.
 pub(crate) struct Host {
     pub shared: Arc<Shared>,
     pub batch: Batch,
     /// When this turn of the loop started.
     pub now: Instant,
     pub next_handle: CallHandle,
+    /// Caller audio decoded from the wire, before conversion; shared by every connection.
+    pub scratch: Vec<i16>,
 }
 
 impl Host {
@@ -78,6 +82,10 @@ pub(crate) struct Connection {
     opening: usize,
     decoder: Decoder,
     call: Option<Arc<SharedCall>>,
+    /// Caller audio to the app format, once a call.
+    inbound: Option<Inbound>,
+    /// With `wire: 'auto'`, once a call: watches for G.711 labelled 0x10.
+    detector: Option<G711Detector>,
     /// Bytes accepted for sending that the socket has not taken yet, oldest first.
     unsent: Vec<u8>,
     /// Send FIN once `unsent` is empty.
@@ -105,6 +113,8 @@ impl Connection {
             opening: 0,
             decoder: Decoder::with_max_payload(config.max_payload as usize),
             call: None,
+            inbound: None,
+            detector: None,
             unsent: Vec::new(),
             shutdown_pending: false,
             read_closed: false,
@@ -266,7 +276,7 @@ impl Connection {
         }
         let handle = call.handle;
         match message {
-            Message::Audio { payload, .. } => self.audio(&call, payload, ctx),
+            Message::Audio { kind, payload, .. } => self.audio(&call, kind, payload, ctx),
             Message::Dtmf { digit, fork, .. } => ctx.batch.events.push(Event::Dtmf {
                 call: handle,
                 digit,
@@ -328,7 +338,14 @@ impl Connection {
     fn become_call(&mut self, id: CallId, ctx: &mut Host) {
         let handle = ctx.next_handle;
         ctx.next_handle = handle.wrapping_add(1);
-        let call = Arc::new(SharedCall::new(handle, self.token, &ctx.shared.config));
+        let config = &ctx.shared.config;
+        let call = Arc::new(SharedCall::new(handle, self.token, config));
+        self.inbound = Some(Inbound::new(
+            config.wire,
+            config.sample_rate,
+            config.channels,
+        ));
+        self.detector = (config.wire == Wire::Auto).then(G711Detector::default);
         ctx.shared.register(call.clone());
         self.call = Some(call);
         self.phase = Phase::Active;
@@ -340,14 +357,25 @@ impl Connection {
         });
     }
 
-    fn audio(&mut self, call: &Arc<SharedCall>, payload: &[u8], ctx: &mut Host) {
+    fn audio(&mut self, call: &Arc<SharedCall>, kind: Kind, payload: &[u8], ctx: &mut Host) {
         let frames = call.count_frame_in();
         ctx.batch.count_frames_in(call, frames);
+        let detected = self
+            .detector
+            .as_mut()
+            .and_then(|detector| detector.frame(kind, payload.len(), ctx.now));
+        if let Some(warning) = detected {
+            self.warn(warning, ctx);
+        }
         if payload.is_empty() {
             let error = EngineError::new(Code::EmptyAudio, "zero-length audio frame ignored");
             return self.warn(error, ctx);
         }
-        if !payload.len().is_multiple_of(2) {
+        let g711 = self
+            .inbound
+            .as_ref()
+            .is_some_and(|inbound| inbound.law_of(kind).is_some());
+        if !g711 && !payload.len().is_multiple_of(2) {
             let message = format!(
                 "audio frame of {} bytes: the last byte is dropped",
                 payload.len()
@@ -357,7 +385,13 @@ impl Connection {
                 return;
             }
         }
-        ctx.batch.push_audio(call.handle, payload);
+        let Some(inbound) = self.inbound.as_mut() else {
+            return;
+        };
+        let scratch = &mut ctx.scratch;
+        ctx.batch.push_audio(call.handle, |pcm| {
+            inbound.convert(kind, payload, scratch, pcm)
+        });
     }
 
     /// A problem that does not end the call.
@@ -451,12 +485,12 @@ impl Connection {
 
     // Ticks.
 
-    /// One clock tick: deadlines, then this call's frame into `frame` (header included).
+    /// One clock tick: deadlines, then this call's frame, built in `frame`.
     pub fn tick(
         &mut self,
         tick: u64,
         late_ms: f64,
-        frame: &mut [u8],
+        frame: &mut OutFrame,
         marks: &mut Vec<u32>,
         ctx: &mut Host,
     ) {
@@ -477,7 +511,7 @@ impl Connection {
         &mut self,
         tick: u64,
         late_ms: f64,
-        frame: &mut [u8],
+        frame: &mut OutFrame,
         marks: &mut Vec<u32>,
         ctx: &mut Host,
     ) {
@@ -494,9 +528,7 @@ impl Connection {
         if late_ms > state.stats.max_lateness_ms {
             state.stats.max_lateness_ms = late_ms;
         }
-        let kind = state
-            .playout
-            .next_frame(tick, &mut frame[HEADER_LEN..], marks);
+        let kind = state.playout.next_frame(tick, frame.samples_mut(), marks);
         if kind != FrameKind::Nothing {
             if dropped {
                 state.stats.frames_dropped += 1;
@@ -512,7 +544,7 @@ impl Connection {
         drop(state);
 
         if kind != FrameKind::Nothing && !dropped {
-            self.send_or_fail(frame, ctx);
+            self.send_or_fail(frame.encode(), ctx);
         }
         let handle = call.handle;
         ctx.batch.events.extend(

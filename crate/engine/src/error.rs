@@ -40,6 +40,9 @@ pub enum Code {
     CallEnded,
     /// The connection failed (reset, write error).
     Socket,
+    /// The audio on the wire is not what the configuration says (G.711 labelled 0x10 with
+    /// `wire: 'auto'`); a warning, the call goes on.
+    WireFormat,
 }
 
 impl Code {
@@ -63,6 +66,7 @@ impl Code {
             Code::QueueFull => "ERR_AUDIOSOCKET_QUEUE_FULL",
             Code::CallEnded => "ERR_AUDIOSOCKET_CALL_ENDED",
             Code::Socket => "ERR_AUDIOSOCKET_SOCKET",
+            Code::WireFormat => "ERR_AUDIOSOCKET_WIRE_FORMAT",
         }
     }
 }

@@ -21,8 +21,8 @@ use crate::clock::Clock;
 use crate::connection::{Connection, Host};
 use crate::error::{Code, EngineError};
 use crate::events::{Batch, EndReason, Event};
+use crate::format::OutFrame;
 use crate::playout::Playout;
-use crate::protocol::HEADER_LEN;
 use crate::server::{lock, Commands, Shared};
 
 /// The listening socket's token; connections use their slab keys.
@@ -62,9 +62,8 @@ pub(crate) struct EventLoop {
     /// Runs while there are connections.
     clock: Option<Clock>,
     read_buffer: Box<[u8]>,
-    /// One outbound message: the header (fixed: every frame has the same kind and size) and
-    /// the frame the playout fills in.
-    frame: Vec<u8>,
+    /// Where each call's frame is built, one after the other.
+    frame: OutFrame,
     marks: Vec<u32>,
     dead: Vec<usize>,
     closing: Closing,
@@ -78,10 +77,9 @@ impl EventLoop {
     ) -> io::Result<EventLoop> {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let frame_bytes = Playout::new(&shared.config).frame_samples() * 2;
-        let mut frame = vec![0; HEADER_LEN + frame_bytes];
-        frame[0] = shared.config.frame_kind().0;
-        frame[1..HEADER_LEN].copy_from_slice(&(frame_bytes as u16).to_be_bytes());
+        let config = &shared.config;
+        let samples = Playout::new(config).frame_samples();
+        let frame = OutFrame::new(config.frame_kind(), config.wire, samples);
         Ok(EventLoop {
             poll,
             listener: Some(listener),
@@ -91,6 +89,7 @@ impl EventLoop {
                 batch: Batch::default(),
                 now: Instant::now(),
                 next_handle: 0,
+                scratch: Vec::new(),
             },
             counted: 0,
             clock: None,

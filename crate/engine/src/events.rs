@@ -74,7 +74,7 @@ pub enum Event {
         id: CallId,
         /// The peer.
         remote: SocketAddr,
-        /// The kind of the frames sent until the first audio arrives.
+        /// The kind of the frames sent (every call of a server sends the same).
         wire: Kind,
     },
     /// One frame of caller audio: `len` samples from `start` in the batch's `pcm`.
@@ -160,19 +160,14 @@ impl Batch {
         self.events.is_empty() && self.frames_in.is_empty()
     }
 
-    /// Adds a frame of caller audio from little-endian bytes (a trailing odd byte is dropped).
-    pub fn push_audio(&mut self, call: CallHandle, payload: &[u8]) {
+    /// Adds a frame of caller audio: `append` appends its samples to the batch's `pcm` and
+    /// returns how many. A frame of no samples (a resampler still filling) is no event.
+    pub fn push_audio(&mut self, call: CallHandle, append: impl FnOnce(&mut Vec<i16>) -> usize) {
         let start = self.pcm.len();
-        self.pcm.extend(
-            payload
-                .chunks_exact(2)
-                .map(|b| i16::from_le_bytes([b[0], b[1]])),
-        );
-        self.events.push(Event::Audio {
-            call,
-            start,
-            len: payload.len() / 2,
-        });
+        let len = append(&mut self.pcm);
+        if len > 0 {
+            self.events.push(Event::Audio { call, start, len });
+        }
     }
 
     /// Records that `call` has received `frames` frames so far.
@@ -299,10 +294,18 @@ mod tests {
         let count = Arc::new(AtomicUsize::new(0));
         let outbox = Outbox::new(Box::new(Count(count.clone())));
         let mut local = Batch::default();
-        local.push_audio(1, &[1, 0, 2, 0]);
+        let samples = |pcm: &[i16]| {
+            let pcm = pcm.to_vec();
+            move |out: &mut Vec<i16>| {
+                out.extend(&pcm);
+                pcm.len()
+            }
+        };
+        local.push_audio(1, samples(&[1, 2]));
         outbox.post(&mut local);
         assert!(local.is_empty());
-        local.push_audio(2, &[3, 0, 4, 0, 5]);
+        local.push_audio(2, samples(&[3, 4]));
+        local.push_audio(3, samples(&[]));
         outbox.post(&mut local);
         assert_eq!(count.load(Ordering::SeqCst), 1);
 

@@ -11,6 +11,9 @@
 //! - [`server::Server`]: a listening server with its engine thread (one per server): sockets,
 //!   the shared 20 ms clock, one playout queue per call ([`playout`], [`clock`]), driven from the
 //!   application's thread through [`call`] state, reporting [`events`] in batches.
+//! - [`format`], [`outbound`], [`wire_detect`]: what each side of a call carries and the
+//!   conversions between them (G.711, resampling, channels; [`dsp`] has the building blocks),
+//!   and the warning for G.711 that arrives labelled as slin.
 //! - [`config`], [`allow`], [`error`]: settings, the allow list, stable error codes.
 
 #![forbid(unsafe_code)]
@@ -25,6 +28,9 @@ pub mod dsp;
 pub mod error;
 mod event_loop;
 pub mod events;
+pub mod format;
+pub mod outbound;
 pub mod playout;
 pub mod protocol;
 pub mod server;
+pub mod wire_detect;

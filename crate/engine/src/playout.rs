@@ -1,16 +1,21 @@
 //! One call's outbound audio: the port of src/engine/js/playout.ts.
 //!
-//! A sample queue with absolute stream positions (samples ever written, samples played), so that
-//! marks, `clear()` and the reports of unplayed audio are exact arithmetic on two counters. Pure
-//! logic, driven by the engine's clock: one [`Playout::next_frame`] per tick. Positions count
-//! samples where the TypeScript engine counts bytes; every duration in ms comes out identical
-//! (the factor 2 cancels exactly in floating point).
+//! A queue of app-format samples with absolute stream positions (samples ever written, samples
+//! played), so that marks, `clear()` and the reports of unplayed audio are exact arithmetic on
+//! two counters, in ms at the app rate whatever the wire carries. Pure logic, driven by the
+//! engine's clock: one [`Playout::next_frame`] per tick, which the [`Outbound`] stage turns
+//! into one frame at the wire rate. The queue is mono: a stereo app's writes are downmixed as
+//! they are queued (the copy is made anyway, and half of it is cheaper to keep). Positions
+//! count samples; the TypeScript engine counts the same samples, so every duration in ms comes
+//! out identical.
 
 use std::collections::VecDeque;
 
 use crate::config::{EngineConfig, Idle};
+use crate::dsp::channels::downmix;
 use crate::error::{Code, EngineError};
 use crate::events::{CancelledMark, ClearResult};
+use crate::outbound::Outbound;
 
 /// Milliseconds of audio per frame and per clock tick.
 pub const FRAME_MS: u32 = 20;
@@ -48,15 +53,20 @@ struct QueuedMark {
 /// One call's playout queue (see the module docs).
 #[derive(Debug)]
 pub struct Playout {
+    /// Wire samples per frame.
     frame_samples: usize,
+    /// App samples per ms.
     samples_per_ms: f64,
+    stereo: bool,
     prebuffer_ms: f64,
     prebuffer_ticks: u64,
     idle: Idle,
     high_water_ms: f64,
     low_water_ms: f64,
     max_queue_ms: f64,
+    /// App samples, mono, not yet taken by the outbound stage.
     queue: VecDeque<i16>,
+    outbound: Outbound,
     written: u64,
     played: u64,
     marks: VecDeque<QueuedMark>,
@@ -72,10 +82,10 @@ impl Playout {
     /// An empty playout for `config`, with 20 ms frames.
     #[must_use]
     pub fn new(config: &EngineConfig) -> Playout {
-        let samples_per_ms = f64::from(config.sample_rate) / 1000.0;
         Playout {
-            frame_samples: (samples_per_ms * f64::from(FRAME_MS)).round() as usize,
-            samples_per_ms,
+            frame_samples: (config.output_rate * FRAME_MS / 1000) as usize,
+            samples_per_ms: f64::from(config.sample_rate) / 1000.0,
+            stereo: config.channels == 2,
             prebuffer_ms: f64::from(config.prebuffer_ms),
             prebuffer_ticks: u64::from(config.prebuffer_ms.div_ceil(FRAME_MS)),
             idle: config.idle,
@@ -83,6 +93,7 @@ impl Playout {
             low_water_ms: f64::from(config.low_water_ms),
             max_queue_ms: f64::from(config.max_queue_ms),
             queue: VecDeque::new(),
+            outbound: Outbound::new(config.sample_rate, config.output_rate),
             written: 0,
             played: 0,
             marks: VecDeque::new(),
@@ -95,13 +106,13 @@ impl Playout {
         }
     }
 
-    /// Samples in one frame (160 at 8 kHz).
+    /// Wire samples in one frame (160 at 8 kHz).
     #[must_use]
     pub fn frame_samples(&self) -> usize {
         self.frame_samples
     }
 
-    /// Samples queued and not yet played.
+    /// App samples queued and not yet played (mono: one per stereo pair written).
     #[must_use]
     pub fn queued_samples(&self) -> u64 {
         self.written - self.played
@@ -119,14 +130,29 @@ impl Playout {
         self.underruns
     }
 
-    /// Copies `pcm` into the queue; `tick` is the clock's next tick, from which the prebuffer
-    /// wait is counted. Returns the queue depth after it, ms.
+    /// Copies `pcm` (app format: interleaved when stereo) into the queue; `tick` is the clock's
+    /// next tick, from which the prebuffer wait is counted. Returns the queue depth after it, ms.
     ///
     /// # Errors
     ///
-    /// `QUEUE_FULL` when the queue would exceed `maxQueueMs`; nothing of `pcm` is queued then.
+    /// `QUEUE_FULL` when the queue would exceed `maxQueueMs`, `INVALID_ARGUMENT` for stereo
+    /// that is not whole pairs; nothing of `pcm` is queued then.
     pub fn write(&mut self, pcm: &[i16], tick: u64) -> Result<f64, EngineError> {
-        let queued_ms = self.to_ms(self.queued_samples() + pcm.len() as u64);
+        if self.stereo && !pcm.len().is_multiple_of(2) {
+            return Err(EngineError::new(
+                Code::InvalidArgument,
+                format!(
+                    "stereo audio is interleaved pairs: an even number of samples, got {}",
+                    pcm.len()
+                ),
+            ));
+        }
+        let samples = if self.stereo {
+            pcm.len() / 2
+        } else {
+            pcm.len()
+        };
+        let queued_ms = self.to_ms(self.queued_samples() + samples as u64);
         if queued_ms > self.max_queue_ms {
             return Err(EngineError::new(
                 Code::QueueFull,
@@ -137,11 +163,16 @@ impl Playout {
                 ),
             ));
         }
-        if pcm.is_empty() {
+        if samples == 0 {
             return Ok(self.queued_ms());
         }
-        self.queue.extend(pcm);
-        self.written += pcm.len() as u64;
+        if self.stereo {
+            self.queue
+                .extend(pcm.chunks_exact(2).map(|lr| downmix(lr[0], lr[1])));
+        } else {
+            self.queue.extend(pcm);
+        }
+        self.written += samples as u64;
         if self.state == State::Idle {
             self.state = State::Buffering;
             self.start_tick = tick + self.prebuffer_ticks;
@@ -161,7 +192,8 @@ impl Playout {
         self.last_mark_at = Some(self.written);
     }
 
-    /// Drops all queued audio now; reports how much, and the marks that will never be reached.
+    /// Drops all queued audio now (and what the outbound stage holds of it); reports how much,
+    /// and the marks that will never be reached.
     pub fn clear(&mut self) -> ClearResult {
         let result = ClearResult {
             cleared_ms: self.queued_ms(),
@@ -169,6 +201,7 @@ impl Playout {
         };
         self.queue = VecDeque::new();
         self.played = self.written;
+        self.outbound.restart(self.written);
         self.state = State::Idle;
         result
     }
@@ -183,9 +216,9 @@ impl Playout {
         self.paused = false;
     }
 
-    /// Produces this tick's frame into `frame` (`frame_samples() * 2` bytes, little-endian) and
-    /// says what to send. Marks reached are appended to `marks`.
-    pub fn next_frame(&mut self, tick: u64, frame: &mut [u8], marks: &mut Vec<u32>) -> FrameKind {
+    /// Produces this tick's frame into `frame` (`frame_samples()` wire samples) and says what
+    /// to send. Marks reached are appended to `marks`.
+    pub fn next_frame(&mut self, tick: u64, frame: &mut [i16], marks: &mut Vec<u32>) -> FrameKind {
         if self.paused {
             return self.idle_frame(frame, marks);
         }
@@ -199,17 +232,14 @@ impl Playout {
         if self.state != State::Playing {
             return self.idle_frame(frame, marks);
         }
-        let take = self.frame_samples.min(self.queue.len());
-        if take < self.frame_samples && self.last_mark_at != Some(self.written) {
+        let end_of_play = self.last_mark_at == Some(self.written);
+        let filled = self.outbound.fill(&mut self.queue, frame, end_of_play);
+        if filled.samples < frame.len() && !end_of_play && !filled.ended_stream {
             self.underruns += 1;
         }
-        let (audio, padding) = frame.split_at_mut(take * 2);
-        for (bytes, sample) in audio.chunks_exact_mut(2).zip(self.queue.drain(..take)) {
-            bytes.copy_from_slice(&sample.to_le_bytes());
-        }
-        padding.fill(0);
-        self.played += take as u64;
-        if self.queue.is_empty() {
+        frame[filled.samples..].fill(0);
+        self.played = self.outbound.played();
+        if self.queue.is_empty() && !self.outbound.holds_audio() {
             self.state = State::Idle;
             if self.queue.capacity() > RETAINED_CAPACITY {
                 self.queue = VecDeque::new();
@@ -229,7 +259,7 @@ impl Playout {
         true
     }
 
-    fn idle_frame(&mut self, frame: &mut [u8], marks: &mut Vec<u32>) -> FrameKind {
+    fn idle_frame(&mut self, frame: &mut [i16], marks: &mut Vec<u32>) -> FrameKind {
         if !self.paused {
             self.reach_marks(marks);
         }
@@ -295,7 +325,7 @@ mod tests {
 
     struct Run {
         kinds: Vec<FrameKind>,
-        frames: Vec<Vec<u8>>,
+        frames: Vec<Vec<i16>>,
         marks: Vec<u32>,
     }
 
@@ -306,7 +336,7 @@ mod tests {
             marks: Vec::new(),
         };
         for tick in from..from + ticks {
-            let mut frame = vec![0xee; playout.frame_samples() * 2];
+            let mut frame = vec![0x7eee; playout.frame_samples()];
             out.kinds
                 .push(playout.next_frame(tick, &mut frame, &mut out.marks));
             out.frames.push(frame);
@@ -332,8 +362,8 @@ mod tests {
         playout.write(&samples(50, 0x0101), 10).unwrap();
         let out = run(&mut playout, 10, 3);
         assert_eq!(out.kinds, [Silence, Silence, Audio]);
-        assert!(out.frames[2][..100].iter().all(|&b| b == 1));
-        assert!(out.frames[2][100..].iter().all(|&b| b == 0));
+        assert!(out.frames[2][..50].iter().all(|&s| s == 0x0101));
+        assert!(out.frames[2][50..].iter().all(|&s| s == 0));
     }
 
     #[test]
@@ -435,29 +465,117 @@ mod tests {
     }
 
     #[test]
-    fn audio_leaves_bit_exact_little_endian_across_frames() {
+    fn audio_leaves_bit_exact_across_frames() {
         let mut playout = Playout::new(&EngineConfig {
             prebuffer_ms: 0,
             ..config()
         });
         let pcm: Vec<i16> = (0..400).map(|i| (i * 97 - 20_000) as i16).collect();
         playout.write(&pcm, 0).unwrap();
-        let out = run(&mut playout, 0, 3);
-        let bytes: Vec<u8> = out.frames.concat();
-        let expected: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
-        assert_eq!(&bytes[..800], &expected[..]);
-        assert!(bytes[800..].iter().all(|&b| b == 0));
+        let out = run(&mut playout, 0, 3).frames.concat();
+        assert_eq!(&out[..400], &pcm[..]);
+        assert!(out[400..].iter().all(|&s| s == 0));
     }
 
     #[test]
     fn durations_match_the_typescript_arithmetic_at_44_1_khz() {
         let mut playout = Playout::new(&EngineConfig {
             sample_rate: 44_100,
+            output_rate: 44_100,
             ..config()
         });
         assert_eq!(playout.frame_samples(), 882);
         playout.write(&samples(441, 1), 0).unwrap();
-        // TypeScript: 882 bytes / 88.2 bytes per ms.
-        assert_eq!(playout.queued_ms(), 882.0 / (44_100.0 * 2.0 / 1000.0));
+        assert_eq!(playout.queued_ms(), 441.0 / (44_100.0 / 1000.0));
+    }
+
+    /// A 16 kHz app over an 8 kHz wire.
+    fn resampling() -> EngineConfig {
+        EngineConfig {
+            sample_rate: 16_000,
+            output_rate: 8000,
+            prebuffer_ms: 0,
+            ..config()
+        }
+    }
+
+    fn ramp(n: usize) -> Vec<i16> {
+        (0..n)
+            .map(|i| ((i * 37) % 20_000) as i16 - 10_000)
+            .collect()
+    }
+
+    #[test]
+    fn a_play_at_another_rate_leaves_whole_as_resample_makes_it_and_its_mark_follows_it() {
+        let mut playout = Playout::new(&resampling());
+        let pcm = ramp(3200); // 200 ms at 16 kHz
+        playout.write(&pcm, 0).unwrap();
+        playout.mark(1);
+        assert_eq!(playout.queued_ms(), 200.0);
+        let out = run(&mut playout, 0, 12);
+        assert_eq!(playout.frame_samples(), 160);
+        // 1600 wire samples: ten whole frames, the tail flushed into the tenth, the mark with it.
+        assert_eq!(out.kinds[..10], [Audio; 10]);
+        assert_eq!(out.kinds[10], Silence);
+        let wire = out.frames[..10].concat();
+        assert_eq!(wire, crate::dsp::resample(&pcm, 16_000, 8000).unwrap());
+        assert_eq!(out.marks, [1]);
+        assert_eq!((playout.queued_ms(), playout.underruns()), (0.0, 0));
+    }
+
+    #[test]
+    fn a_mark_mid_stream_is_reached_when_its_wire_audio_is_out_not_when_its_input_is_taken() {
+        let mut playout = Playout::new(&resampling());
+        playout.write(&ramp(640), 0).unwrap(); // 40 ms
+        playout.mark(1);
+        playout.write(&ramp(640), 0).unwrap();
+        let first = run(&mut playout, 0, 1);
+        // 20 ms out; the resampler has taken more than that (its lag), which is not played.
+        assert!(first.marks.is_empty());
+        assert_eq!(playout.queued_ms(), 60.0);
+        assert_eq!(run(&mut playout, 1, 1).marks, [1]);
+        assert_eq!(playout.queued_ms(), 40.0);
+    }
+
+    #[test]
+    fn clear_reports_exact_ms_at_the_app_rate_including_what_the_resampler_held() {
+        let mut playout = Playout::new(&resampling());
+        playout.write(&ramp(16_000), 0).unwrap(); // 1 s
+        playout.mark(4);
+        run(&mut playout, 0, 5);
+        let cleared = playout.clear();
+        assert_eq!(cleared.cleared_ms, 900.0);
+        assert_eq!(
+            cleared.marks,
+            [CancelledMark {
+                mark: 4,
+                ahead_ms: 900.0
+            }]
+        );
+        // The next audio is a stream of its own, from a clean history.
+        let pcm = ramp(320);
+        playout.write(&pcm, 5).unwrap();
+        playout.mark(5);
+        let out = run(&mut playout, 5, 1);
+        assert_eq!(out.marks, [5]);
+        let expected = crate::dsp::resample(&pcm, 16_000, 8000).unwrap();
+        assert_eq!(out.frames[0], expected);
+    }
+
+    #[test]
+    fn a_stereo_app_is_downmixed_as_queued_and_counted_in_pairs() {
+        let mut playout = Playout::new(&EngineConfig {
+            channels: 2,
+            prebuffer_ms: 0,
+            ..config()
+        });
+        let error = playout.write(&[1, 2, 3], 0).unwrap_err();
+        assert_eq!(error.code, Code::InvalidArgument);
+        let stereo: Vec<i16> = (0..320)
+            .map(|i| if i % 2 == 0 { 1000 } else { -3001 })
+            .collect();
+        assert_eq!(playout.write(&stereo, 0).unwrap(), 20.0);
+        let out = run(&mut playout, 0, 1);
+        assert!(out.frames[0].iter().all(|&s| s == -1001));
     }
 }

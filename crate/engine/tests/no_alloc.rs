@@ -2,11 +2,15 @@
 //!
 //! A call at 50 frames per second times hundreds of calls makes allocator traffic on the media
 //! path a real cost, so the decoder's reused buffer and the encoders' caller-owned buffers are
-//! held to zero allocations per frame after the first.
+//! held to zero allocations per frame after the first, and so is a call's format conversion
+//! both ways (queue, resampling, G.711, channels, the frame sent).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use audiosocket_engine::config::EngineConfig;
+use audiosocket_engine::format::{Inbound, OutFrame, Wire};
+use audiosocket_engine::playout::Playout;
 use audiosocket_engine::protocol::{encode_audio, pcm_frames, write_frame, Decoder, Kind, Message};
 
 struct Counting;
@@ -112,4 +116,39 @@ fn encoding_into_reused_buffers_does_not_allocate() {
         }
     });
     assert_eq!(n, 0, "allocations while encoding into reused buffers");
+}
+
+#[test]
+fn a_warm_call_converting_formats_both_ways_does_not_allocate() {
+    // The busiest path: a 16 kHz stereo app over a mu-law wire.
+    let config = EngineConfig {
+        sample_rate: 16_000,
+        channels: 2,
+        wire: Wire::Ulaw,
+        output_rate: 8_000,
+        prebuffer_ms: 0,
+        ..EngineConfig::default()
+    };
+    let mut playout = Playout::new(&config);
+    let mut frame = OutFrame::new(Kind::SLIN_8K, Wire::Ulaw, playout.frame_samples());
+    let mut inbound = Inbound::new(Wire::Ulaw, 16_000, 2);
+    let (mut scratch, mut pcm, mut marks) = (Vec::new(), Vec::new(), Vec::new());
+    let written: Vec<i16> = (0..640).map(|i| (i * 50 - 16_000) as i16).collect(); // 20 ms
+    let codes: Vec<u8> = (0..160).map(|i| i as u8).collect();
+    let mut run = |ticks: std::ops::Range<u64>| {
+        for tick in ticks {
+            playout.write(&written, tick).unwrap();
+            if tick % 10 == 0 {
+                playout.mark(tick as u32); // a flush and a new stream now and then
+            }
+            playout.next_frame(tick, frame.samples_mut(), &mut marks);
+            assert_eq!(frame.encode().len(), 163);
+            marks.clear();
+            pcm.clear();
+            inbound.convert(Kind::SLIN_8K, &codes, &mut scratch, &mut pcm);
+        }
+    };
+    run(0..50);
+    let n = allocations(|| run(50..550));
+    assert_eq!(n, 0, "allocations while converting a warm call's audio");
 }

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use audiosocket_engine::allow::AllowList;
 use audiosocket_engine::config::EngineConfig;
+use audiosocket_engine::dsp::{resample, Law, Resampler};
 use audiosocket_engine::error::Code;
 use audiosocket_engine::events::{Batch, CallHandle, EndReason, Event, Notify};
+use audiosocket_engine::format::Wire;
 use audiosocket_engine::protocol::{CallId, Kind};
 use audiosocket_engine::server::Server;
 
@@ -515,4 +517,83 @@ fn many_servers_start_and_stop_cleanly() {
     let h = Harness::start(EngineConfig::default());
     let _stream = h.connect();
     drop(h);
+}
+
+/// One 0x10 message carrying `payload` as it is (G.711 codes).
+fn raw_audio_message(payload: &[u8]) -> Vec<u8> {
+    let mut message = vec![0x10];
+    message.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    message.extend_from_slice(payload);
+    message
+}
+
+#[test]
+fn a_ulaw_wire_with_a_16_khz_app_converts_both_ways_as_the_dsp_does() {
+    let mut h = Harness::start(EngineConfig {
+        sample_rate: 16_000,
+        wire: Wire::Ulaw,
+        output_rate: 8000,
+        ..EngineConfig::default()
+    });
+    let (mut stream, call) = h.call(ID);
+    let codes = Law::Ulaw.encode(&pattern(160 * 10, 4));
+    for frame in codes.chunks(160) {
+        stream.write_all(&raw_audio_message(frame)).unwrap();
+    }
+    h.until("10 frames", |seen| {
+        seen.iter().filter(|s| matches!(s, Seen::Audio(..))).count() == 10
+    });
+    let heard: Vec<i16> = h
+        .seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Audio(_, pcm) => Some(pcm.clone()),
+            Seen::Event(_) => None,
+        })
+        .flatten()
+        .collect();
+    let decoded = Law::Ulaw.decode(&codes);
+    let mut resampler = Resampler::new(8000, 16_000).unwrap();
+    let mut expected = vec![0; resampler.output_len(decoded.len())];
+    resampler.process_into(&decoded, &mut expected);
+    assert_eq!(heard, expected);
+
+    let pcm = pattern(3200, 5); // 200 ms at 16 kHz
+    h.server.write(call, &pcm).unwrap();
+    h.server.mark(call, 1).unwrap();
+    let expected = Law::Ulaw.encode(&resample(&pcm, 16_000, 8000).unwrap());
+    let silence = Law::Ulaw.encode_sample(0);
+    let mut wire = Vec::new();
+    while wire.len() < expected.len() {
+        let (kind, payload, _) = read_message(&mut stream).unwrap();
+        assert_eq!((kind, payload.len()), (0x10, 160));
+        if !payload.iter().all(|&b| b == silence) {
+            wire.extend(payload);
+        }
+    }
+    assert_eq!(wire, expected);
+}
+
+#[test]
+fn g711_labelled_as_slin_gets_one_wire_format_warning_and_the_call_goes_on() {
+    let mut h = Harness::start(EngineConfig::default());
+    let (mut stream, call) = h.call(ID);
+    let codes = Law::Ulaw.encode(&pattern(160 * 15, 6));
+    for frame in codes.chunks(160) {
+        stream.write_all(&raw_audio_message(frame)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.until("15 frames", |seen| {
+        seen.iter().filter(|s| matches!(s, Seen::Audio(..))).count() == 15
+    });
+    let warnings: Vec<Code> = h
+        .seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Event(Event::Error { error, .. }) => Some(error.code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings, [Code::WireFormat]);
+    assert!(h.end_of(call).is_none());
 }

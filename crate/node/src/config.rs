@@ -4,12 +4,17 @@
 use audiosocket_engine::allow::AllowList;
 use audiosocket_engine::config::{EngineConfig, Idle};
 use audiosocket_engine::error::{Code, EngineError};
+use audiosocket_engine::format::Wire;
 use napi_derive::napi;
 
 /// contract.ts `EngineConfig`, field for field.
 #[napi(object)]
 pub struct JsEngineConfig {
     pub sample_rate: u32,
+    pub channels: u32,
+    /// `auto`, `slin`, `ulaw` or `alaw`.
+    pub wire: String,
+    pub output_rate: u32,
     pub prebuffer_ms: u32,
     /// `silence` or `none`.
     pub idle: String,
@@ -34,8 +39,22 @@ impl TryFrom<JsEngineConfig> for EngineConfig {
                 return Err(EngineError::new(Code::InvalidArgument, message));
             }
         };
+        let wire = match js.wire.as_str() {
+            "auto" => Wire::Auto,
+            "slin" => Wire::Slin,
+            "ulaw" => Wire::Ulaw,
+            "alaw" => Wire::Alaw,
+            other => {
+                let message =
+                    format!("wire must be 'auto', 'slin', 'ulaw' or 'alaw', got {other:?}");
+                return Err(EngineError::new(Code::InvalidArgument, message));
+            }
+        };
         let config = EngineConfig {
             sample_rate: js.sample_rate,
+            channels: js.channels,
+            wire,
+            output_rate: js.output_rate,
             prebuffer_ms: js.prebuffer_ms,
             idle,
             handshake_timeout_ms: js.handshake_timeout_ms,

@@ -1,11 +1,14 @@
 import type { Socket } from 'node:net';
+import type { G711Codec } from '../../dsp/g711';
 import { AudioSocketError, ErrorCode } from '../../errors';
 import { FrameDecoder } from '../../protocol/decode';
 import { HEADER_LENGTH, encodeHangup } from '../../protocol/encode';
 import { kindForSampleRate } from '../../protocol/kind';
-import { decodeSamples, type Message } from '../../protocol/message';
+import type { Message } from '../../protocol/message';
 import type { CallStats, EndReason, EngineConfig, EngineEvent, RemoteAddress } from '../contract';
+import { Inbound, encodePayload, wireLaw } from './format';
 import { FrameKind, Playout } from './playout';
+import { G711Detector } from './wire-detect';
 
 /** Bytes Asterisk may leave unread in our socket buffer before frames are dropped instead (~1 s at 48 kHz). */
 const MAX_UNSENT_BYTES = 128 * 1024;
@@ -51,8 +54,13 @@ export class Connection {
   #state = State.Handshake;
   #deadline: number;
   #playout: Playout;
+  /** Caller audio to the app format, and (wire 'auto') the watch for G.711 labelled 0x10; set when the call starts. */
+  #inbound: Inbound | null = null;
+  #detector: G711Detector | null = null;
+  /** Kind, codec and wire samples of every frame sent. */
   #frameKind: number;
-  #wire: { kind: number; sampleRate: number };
+  #law: G711Codec | null;
+  #frame: Int16Array;
   #marks: number[] = [];
   #draining = false;
   #openingBytes = 0;
@@ -76,8 +84,9 @@ export class Connection {
     this.#decoder = new FrameDecoder({ maxPayload: config.maxPayload });
     this.#deadline = host.now() + config.handshakeTimeoutMs;
     this.#playout = new Playout(config);
-    this.#frameKind = kindForSampleRate(config.sampleRate)!;
-    this.#wire = { kind: this.#frameKind, sampleRate: config.sampleRate };
+    this.#frameKind = kindForSampleRate(config.outputRate)!;
+    this.#law = wireLaw(config.wire);
+    this.#frame = new Int16Array(this.#playout.frameSamples);
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
@@ -117,13 +126,12 @@ export class Connection {
     if (lateMs > this.stats.maxLatenessMs) this.stats.maxLatenessMs = lateMs;
 
     const playout = this.#playout;
-    const message = Buffer.allocUnsafe(HEADER_LENGTH + playout.frameBytes);
-    const kind = playout.nextFrame(tick, message.subarray(HEADER_LENGTH), this.#marks);
-    if (kind !== FrameKind.Nothing) this.#send(message, kind === FrameKind.Silence);
+    const kind = playout.nextFrame(tick, this.#frame, this.#marks);
+    if (kind !== FrameKind.Nothing) this.#send(kind === FrameKind.Silence);
     for (const mark of this.#marks) this.#host.emit({ type: 'mark', call: this.handle, mark });
     this.#marks.length = 0;
     if (playout.takeDrain()) this.#host.emit({ type: 'drain', call: this.handle });
-    if (this.#draining && playout.queuedBytes === 0) this.hangup('server-close');
+    if (this.#draining && playout.queuedSamples === 0) this.hangup('server-close');
   }
 
   /** Hang up once the queue has played out (server.close with drainMs). */
@@ -143,15 +151,18 @@ export class Connection {
     if (wasCall) this.#end(reason, error);
   }
 
-  #send(message: Buffer, silence: boolean): void {
-    const payloadLength = message.length - HEADER_LENGTH;
-    message[0] = this.#frameKind;
-    message[1] = payloadLength >> 8;
-    message[2] = payloadLength & 0xff;
+  /** This tick's frame, encoded into one message and written. */
+  #send(silence: boolean): void {
     if (this.#socket.writableLength > MAX_UNSENT_BYTES) {
       this.stats.framesDropped++;
       return;
     }
+    const payloadLength = this.#frame.length * (this.#law ? 1 : 2);
+    const message = Buffer.allocUnsafe(HEADER_LENGTH + payloadLength);
+    message[0] = this.#frameKind;
+    message[1] = payloadLength >> 8;
+    message[2] = payloadLength & 0xff;
+    encodePayload(this.#law, this.#frame, message.subarray(HEADER_LENGTH));
     this.#socket.write(message);
     this.stats.framesOut++;
     if (silence) this.stats.silenceFramesOut++;
@@ -219,9 +230,12 @@ export class Connection {
 
   #handshake(message: Message): void {
     if (message.type === 'uuid') {
+      const config = this.#host.config;
       this.#state = State.Active;
+      this.#inbound = new Inbound(config.wire, config.sampleRate, config.channels);
+      if (config.wire === 'auto') this.#detector = new G711Detector();
       this.handle = this.#host.register(this);
-      this.#host.emit({ type: 'call', call: this.handle, id: message.id, remote: this.remote, wire: { ...this.#wire } });
+      this.#host.emit({ type: 'call', call: this.handle, id: message.id, remote: this.remote, wire: { kind: this.#frameKind, sampleRate: config.outputRate } });
       return;
     }
     const error =
@@ -233,16 +247,18 @@ export class Connection {
 
   #audio(kind: number, sampleRate: number, payload: Uint8Array): void {
     this.stats.framesIn++;
-    this.#wire.kind = kind;
-    this.#wire.sampleRate = sampleRate;
+    const detected = this.#detector?.frame(kind, payload.length, this.#host.now());
+    if (detected) this.#warn(detected);
     if (payload.length === 0) {
       return this.#warn(new AudioSocketError(ErrorCode.EMPTY_AUDIO, 'zero-length audio frame ignored'));
     }
-    if (payload.length % 2 !== 0) {
+    const inbound = this.#inbound!;
+    if (!inbound.lawOf(kind) && payload.length % 2 !== 0) {
       this.#warn(new AudioSocketError(ErrorCode.ODD_AUDIO, `audio frame of ${payload.length} bytes: the last byte is dropped`));
       if (payload.length === 1) return;
     }
-    this.#host.emit({ type: 'audio', call: this.handle, pcm: decodeSamples(payload) });
+    const pcm = inbound.convert(kind, sampleRate, payload);
+    if (pcm.length > 0) this.#host.emit({ type: 'audio', call: this.handle, pcm });
   }
 
   #warn(error: AudioSocketError): void {

@@ -2,7 +2,6 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { performance } from 'node:perf_hooks';
 import { AudioSocketError, ErrorCode } from '../../errors';
 import { AllowList } from '../../net/allow';
-import { pcmBytes } from '../../protocol/encode';
 import { SharedClock, type TickInfo } from '../clock';
 import type { CallStats, ClearResult, Engine, EngineConfig, EngineEvent, EngineSink, EndReason, RemoteAddress } from '../contract';
 import { Connection, type ConnectionHost } from './connection';
@@ -77,7 +76,7 @@ export class JsEngine implements Engine, ConnectionHost {
   }
 
   write(call: number, pcm: Int16Array): number {
-    return this.#call(call).playout.write(pcmBytes(pcm), this.#clock.nextTick);
+    return this.#call(call).playout.write(pcm, this.#clock.nextTick);
   }
 
   mark(call: number, mark: number): void {

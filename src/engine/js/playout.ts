@@ -1,5 +1,8 @@
+import { stereoToMonoInto } from '../../dsp/channels';
 import { AudioSocketError, ErrorCode } from '../../errors';
 import type { CancelledMark, ClearResult, EngineConfig } from '../contract';
+import { Outbound } from './outbound';
+import { SampleQueue } from './sample-queue';
 
 /** What one tick of playout produced. */
 export const enum FrameKind {
@@ -19,21 +22,29 @@ const enum State {
 
 interface QueuedMark {
   mark: number;
-  /** Stream position (bytes ever written) the mark follows. */
+  /** Stream position (app samples ever written) the mark follows. */
   at: number;
 }
 
+/** Milliseconds of audio per frame and per clock tick. */
+const FRAME_MS = 20;
+
 /**
- * One call's outbound audio: a byte queue with absolute stream positions, so that marks,
- * clear() and the reports of unplayed audio are exact arithmetic on two counters (bytes
- * written, bytes played). Pure logic, driven by the engine's clock: one nextFrame() per tick.
+ * One call's outbound audio: a queue of app-format samples with absolute stream positions
+ * (samples written, samples played), so that marks, clear() and the reports of unplayed audio
+ * are exact arithmetic on two counters, in ms at the app rate whatever the wire carries. Pure
+ * logic, driven by the engine's clock: one nextFrame() per tick, which the {@link Outbound}
+ * stage turns into one frame at the wire rate. The queue is mono: a stereo app's writes are
+ * downmixed as they are queued (the copy is made anyway). The twin of crate/engine/src/playout.rs.
  */
 export class Playout {
-  readonly frameBytes: number;
-  readonly bytesPerMs: number;
+  /** Wire samples per frame. */
+  readonly frameSamples: number;
+  /** App samples per ms. */
+  readonly samplesPerMs: number;
   #config: EngineConfig;
-  #chunks: Uint8Array[] = [];
-  #headOffset = 0;
+  #queue = new SampleQueue();
+  #outbound: Outbound;
   #written = 0;
   #played = 0;
   #marks: QueuedMark[] = [];
@@ -44,18 +55,20 @@ export class Playout {
   #needDrain = false;
   underruns = 0;
 
-  constructor(config: EngineConfig, frameMs = 20) {
+  constructor(config: EngineConfig) {
     this.#config = config;
-    this.bytesPerMs = (config.sampleRate * 2) / 1000;
-    this.frameBytes = Math.round(this.bytesPerMs * frameMs);
+    this.samplesPerMs = config.sampleRate / 1000;
+    this.frameSamples = (config.outputRate * FRAME_MS) / 1000;
+    this.#outbound = new Outbound(config.sampleRate, config.outputRate);
   }
 
-  get queuedBytes(): number {
+  /** App samples queued and not yet played (mono: one per stereo pair written). */
+  get queuedSamples(): number {
     return this.#written - this.#played;
   }
 
   get queuedMs(): number {
-    return this.queuedBytes / this.bytesPerMs;
+    return this.queuedSamples / this.samplesPerMs;
   }
 
   get paused(): boolean {
@@ -63,23 +76,36 @@ export class Playout {
   }
 
   /**
-   * Copies `pcm` (little-endian bytes, whole samples) into the queue; `tick` is the clock's
-   * next tick, from which the prebuffer wait is counted. Returns the queue depth in ms.
+   * Copies `pcm` (app format: interleaved pairs when stereo) into the queue; `tick` is the
+   * clock's next tick, from which the prebuffer wait is counted. Returns the queue depth in ms.
+   * Throws QUEUE_FULL past maxQueueMs and INVALID_ARGUMENT for stereo that is not whole pairs;
+   * nothing is queued then.
    */
-  write(pcm: Uint8Array, tick: number): number {
-    const queuedMs = (this.queuedBytes + pcm.length) / this.bytesPerMs;
+  write(pcm: Int16Array, tick: number): number {
+    const stereo = this.#config.channels === 2;
+    if (stereo && pcm.length % 2 !== 0) {
+      throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `stereo audio is interleaved pairs: an even number of samples, got ${pcm.length}`);
+    }
+    const samples = stereo ? pcm.length / 2 : pcm.length;
+    const queuedMs = (this.queuedSamples + samples) / this.samplesPerMs;
     if (queuedMs > this.#config.maxQueueMs) {
       throw new AudioSocketError(
         ErrorCode.QUEUE_FULL,
         `${Math.round(queuedMs)} ms would be queued, more than maxQueueMs (${this.#config.maxQueueMs}); wait for 'drain'`,
       );
     }
-    if (pcm.length === 0) return this.queuedMs;
-    this.#chunks.push(pcm.slice());
-    this.#written += pcm.length;
+    if (samples === 0) return this.queuedMs;
+    if (stereo) {
+      const mono = new Int16Array(samples);
+      stereoToMonoInto(pcm, mono);
+      this.#queue.push(mono);
+    } else {
+      this.#queue.push(pcm.slice());
+    }
+    this.#written += samples;
     if (this.#state === State.Idle) {
       this.#state = State.Buffering;
-      this.#startTick = tick + Math.ceil(this.#config.prebufferMs / 20);
+      this.#startTick = tick + Math.ceil(this.#config.prebufferMs / FRAME_MS);
     }
     if (queuedMs > this.#config.highWaterMs) this.#needDrain = true;
     return queuedMs;
@@ -90,11 +116,12 @@ export class Playout {
     this.#lastMarkAt = this.#written;
   }
 
+  /** Drops all queued audio now (and what the outbound stage holds of it); reports how much, and the marks cancelled. */
   clear(): ClearResult {
     const result = { clearedMs: this.queuedMs, marks: this.#cancelMarks() };
-    this.#chunks = [];
-    this.#headOffset = 0;
+    this.#queue.clear();
     this.#played = this.#written;
+    this.#outbound.restart(this.#written);
     this.#state = State.Idle;
     return result;
   }
@@ -113,24 +140,25 @@ export class Playout {
   }
 
   /**
-   * Produces this tick's frame into `frame` (frameBytes long) and says what to send. Marks
-   * reached are appended to `marks`.
+   * Produces this tick's frame into `frame` (frameSamples wire samples) and says what to send.
+   * Marks reached are appended to `marks`.
    */
-  nextFrame(tick: number, frame: Uint8Array, marks: number[]): FrameKind {
+  nextFrame(tick: number, frame: Int16Array, marks: number[]): FrameKind {
     if (this.#paused) return this.#idleFrame(frame, marks);
     if (this.#state === State.Buffering) {
-      if (this.queuedBytes < this.#config.prebufferMs * this.bytesPerMs && tick < this.#startTick) {
+      if (this.queuedSamples < this.#config.prebufferMs * this.samplesPerMs && tick < this.#startTick) {
         return this.#idleFrame(frame, marks);
       }
       this.#state = State.Playing;
     }
     if (this.#state !== State.Playing) return this.#idleFrame(frame, marks);
 
-    const take = Math.min(this.frameBytes, this.queuedBytes);
-    if (take < this.frameBytes && this.#lastMarkAt !== this.#written) this.underruns++;
-    this.#copyOut(frame, take);
-    frame.fill(0, take);
-    if (this.queuedBytes === 0) this.#state = State.Idle;
+    const endOfPlay = this.#lastMarkAt === this.#written;
+    const filled = this.#outbound.fill(this.#queue, frame, endOfPlay);
+    if (filled.samples < frame.length && !endOfPlay && !filled.endedStream) this.underruns++;
+    frame.fill(0, filled.samples);
+    this.#played = this.#outbound.played;
+    if (this.#queue.length === 0 && !this.#outbound.holdsAudio) this.#state = State.Idle;
     this.#reachMarks(marks);
     return FrameKind.Audio;
   }
@@ -142,27 +170,11 @@ export class Playout {
     return true;
   }
 
-  #idleFrame(frame: Uint8Array, marks: number[]): FrameKind {
+  #idleFrame(frame: Int16Array, marks: number[]): FrameKind {
     if (!this.#paused) this.#reachMarks(marks);
     if (this.#config.idle === 'none') return FrameKind.Nothing;
     frame.fill(0);
     return FrameKind.Silence;
-  }
-
-  #copyOut(frame: Uint8Array, bytes: number): void {
-    let filled = 0;
-    while (filled < bytes) {
-      const chunk = this.#chunks[0]!;
-      const n = Math.min(bytes - filled, chunk.length - this.#headOffset);
-      frame.set(chunk.subarray(this.#headOffset, this.#headOffset + n), filled);
-      filled += n;
-      this.#headOffset += n;
-      if (this.#headOffset === chunk.length) {
-        this.#chunks.shift();
-        this.#headOffset = 0;
-      }
-    }
-    this.#played += bytes;
   }
 
   #reachMarks(marks: number[]): void {
@@ -172,7 +184,7 @@ export class Playout {
   #cancelMarks(): CancelledMark[] {
     const cancelled = this.#marks
       .filter((m) => m.at > this.#played)
-      .map((m) => ({ mark: m.mark, aheadMs: (m.at - this.#played) / this.bytesPerMs }));
+      .map((m) => ({ mark: m.mark, aheadMs: (m.at - this.#played) / this.samplesPerMs }));
     this.#marks = this.#marks.filter((m) => m.at <= this.#played);
     return cancelled;
   }

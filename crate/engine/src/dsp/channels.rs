@@ -23,20 +23,27 @@ fn check_room(what: &str, need: usize, have: usize) {
     );
 }
 
-/// Stereo to mono: the average of left and right, rounded half away from zero (so that
-/// inverting both channels inverts the result, and no DC offset creeps in), e.g.
+/// One stereo sample to mono: the average of left and right, rounded half away from zero (so
+/// that inverting both channels inverts the result, and no DC offset creeps in), e.g.
 /// (1, 2) -> 2, (-1, -2) -> -2. The result always fits: (32767, 32767) -> 32767.
+#[inline]
+#[must_use]
+pub fn downmix(left: i16, right: i16) -> i16 {
+    let sum = i32::from(left) + i32::from(right);
+    // In range: |sum| <= 65536, and half of it rounded away from zero is within i16.
+    (if sum >= 0 {
+        (sum + 1) >> 1
+    } else {
+        -((1 - sum) >> 1)
+    }) as i16
+}
+
+/// Stereo to mono, sample by sample as [`downmix`] does.
 pub fn stereo_to_mono_into(interleaved: &[i16], out: &mut [i16]) -> usize {
     let n = frames("stereo_to_mono", interleaved);
     check_room("stereo_to_mono", n, out.len());
     for (m, lr) in out.iter_mut().zip(interleaved.chunks_exact(2)) {
-        let sum = i32::from(lr[0]) + i32::from(lr[1]);
-        // In range: |sum| <= 65536, and half of it rounded away from zero is within i16.
-        *m = if sum >= 0 {
-            (sum + 1) >> 1
-        } else {
-            -((1 - sum) >> 1)
-        } as i16;
+        *m = downmix(lr[0], lr[1]);
     }
     n
 }

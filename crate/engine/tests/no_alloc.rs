@@ -5,58 +5,14 @@
 //! held to zero allocations per frame after the first, and so is a call's format conversion
 //! both ways (queue, resampling, G.711, channels, the frame sent).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use audiosocket_engine::config::EngineConfig;
 use audiosocket_engine::format::{Inbound, OutFrame, Wire};
 use audiosocket_engine::playout::Playout;
 use audiosocket_engine::protocol::{encode_audio, pcm_frames, write_frame, Decoder, Kind, Message};
 
-struct Counting;
+mod common;
 
-thread_local! {
-    /// Counts only on the thread under test: the test harness allocates on its own threads.
-    static COUNT: Cell<Option<usize>> = const { Cell::new(None) };
-}
-
-fn note_alloc() {
-    // `try_with`: the thread-local may already be gone while a thread shuts down.
-    let _ = COUNT.try_with(|c| c.set(c.get().map(|n| n + 1)));
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
-// the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_alloc();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_alloc();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_alloc();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Allocations made by `f` on this thread.
-fn allocations(f: impl FnOnce()) -> usize {
-    COUNT.with(|c| c.set(Some(0)));
-    f();
-    COUNT.with(|c| c.replace(None)).expect("counting was on")
-}
+use common::alloc::allocations;
 
 /// A stream of 20 ms frames at every rate, each followed by a DTMF digit.
 fn stream() -> Vec<u8> {
@@ -151,4 +107,10 @@ fn a_warm_call_converting_formats_both_ways_does_not_allocate() {
     run(0..50);
     let n = allocations(|| run(50..550));
     assert_eq!(n, 0, "allocations while converting a warm call's audio");
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Guards every test here against passing vacuously with the allocator not installed.
+    assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 64]))) >= 1);
 }

@@ -1,3 +1,5 @@
+import type { CallStats, ClearResult } from '../engine/contract';
+
 /**
  * The functions the native binary exports (crate/node/src). Internal: users meet the engine
  * through AudioSocketServer, never through this shape.
@@ -63,19 +65,11 @@ export interface NativeServer {
   /** Copies `pcm` into the call's playout queue; returns the queue depth, ms. */
   write(call: number, pcm: Int16Array): number;
   mark(call: number, mark: number): void;
-  clear(call: number): { clearedMs: number; marks: Array<{ mark: number; aheadMs: number }> };
+  clear(call: number): ClearResult;
   pause(call: number): void;
   resume(call: number): void;
   hangup(call: number, reason: string): void;
-  stats(call: number): {
-    framesIn: number;
-    framesOut: number;
-    silenceFramesOut: number;
-    underruns: number;
-    queuedMs: number;
-    maxLatenessMs: number;
-    framesDropped: number;
-  };
+  stats(call: number): CallStats;
 }
 
 /** Must equal `ABI_VERSION` in crate/node/src/lib.rs; bump both together. */

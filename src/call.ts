@@ -19,7 +19,7 @@ export interface CallEnd {
   /** Audio that was queued but never played, ms. */
   unplayedMs: number;
   /** The call's final counters. */
-  stats: CallStats & { inboundDropped: number };
+  stats: CallStats;
 }
 
 export interface PlayOptions {
@@ -204,9 +204,9 @@ export class Call extends EventEmitter<CallEvents> {
     if (!this.ended) this.#host.driver.hangup(this.handle, 'local-hangup');
   }
 
-  stats(): CallStats & { inboundDropped: number } {
+  stats(): CallStats {
     if (this.ended) throw new AudioSocketError(ErrorCode.CALL_ENDED, `call ${this.id} has ended`);
-    return { ...this.#host.driver.stats(this.handle), inboundDropped: this.#inboundDropped };
+    return this.#withReaderDrops(this.#host.driver.stats(this.handle));
   }
 
   /**
@@ -302,7 +302,7 @@ export class Call extends EventEmitter<CallEvents> {
   /** @internal */
   _end(reason: EndReason, error: AudioSocketError | null, unplayedMs: number, marks: CancelledMark[], stats: CallStats): void {
     if (this.#end) return;
-    this.#end = { reason, error, unplayedMs, stats: { ...stats, inboundDropped: this.#inboundDropped } };
+    this.#end = { reason, error, unplayedMs, stats: this.#withReaderDrops(stats) };
     this.#cancel(marks, 'ended');
     for (const reader of this.#readers) reader.end();
     this.#readers.clear();
@@ -314,6 +314,11 @@ export class Call extends EventEmitter<CallEvents> {
   _handlerFailed(cause: unknown, event: string): void {
     const error = new AudioSocketError(ErrorCode.HANDLER_FAILED, `the '${event}' handler of call ${this.id} failed: ${String(cause)}`, { cause });
     if (!this.ended) this.#host.driver.hangup(this.handle, 'error', error);
+  }
+
+  /** The engine's counters, with the frames the call's own async iterators dropped. */
+  #withReaderDrops(stats: CallStats): CallStats {
+    return { ...stats, inboundDropped: stats.inboundDropped + this.#inboundDropped };
   }
 
   #openReader(): InboundQueue {

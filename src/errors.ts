@@ -39,7 +39,12 @@ export const ErrorCode = {
   UNEXPECTED_MESSAGE: 'ERR_AUDIOSOCKET_UNEXPECTED_MESSAGE',
   /** write() past `maxQueueMs` of queued audio; nothing of that write was queued. */
   QUEUE_FULL: 'ERR_AUDIOSOCKET_QUEUE_FULL',
-  /** Caller audio arrived faster than the application read it; the oldest was dropped and counted. */
+  /**
+   * Caller audio arrived faster than the application took it, counted in stats().inboundDropped
+   * and reported once per episode: past `inboundQueueFrames` an async iterator drops its oldest
+   * frame; past `inboundBacklogMs` the native engine drops newer frames while the JavaScript
+   * thread is too busy to take them.
+   */
   INBOUND_OVERFLOW: 'ERR_AUDIOSOCKET_INBOUND_OVERFLOW',
   /** An operation on a call that has ended. */
   CALL_ENDED: 'ERR_AUDIOSOCKET_CALL_ENDED',

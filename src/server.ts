@@ -59,8 +59,20 @@ export interface ServerOptions {
   lowWaterMs?: number;
   /** write() throws ERR_AUDIOSOCKET_QUEUE_FULL past this much queued audio, ms (default 60000). */
   maxQueueMs?: number;
-  /** Caller audio frames held for a slow async iterator or stream reader (default 250: 5 s of 20 ms frames). */
+  /**
+   * Caller audio frames held for a slow async iterator or stream reader of a call (default 250:
+   * 5 s of 20 ms frames; 1 to 1,000,000). Past it the oldest are dropped, counted in
+   * `stats().inboundDropped`, with one ERR_AUDIOSOCKET_INBOUND_OVERFLOW error per episode.
+   */
   inboundQueueFrames?: number;
+  /**
+   * Caller audio per call the native engine holds while the JavaScript thread is too busy to
+   * take it, ms (default 5000; 100 to 600000). Past it newer frames are dropped until the thread
+   * catches up, counted in `stats().inboundDropped`, with one ERR_AUDIOSOCKET_INBOUND_OVERFLOW
+   * error per episode, so that a stalled or saturated application costs bounded memory. The
+   * TypeScript engine reads sockets on that thread, so caller audio waits in the kernel instead.
+   */
+  inboundBacklogMs?: number;
 }
 
 export interface ListenOptions {
@@ -290,6 +302,7 @@ function resolveConfig(options: ServerOptions): { config: EngineConfig; warning:
     highWaterMs,
     lowWaterMs: intOption('lowWaterMs', options.lowWaterMs, Math.floor(highWaterMs / 2), 0, highWaterMs),
     maxQueueMs,
+    inboundBacklogMs: intOption('inboundBacklogMs', options.inboundBacklogMs, 5000, 100, 600_000),
   };
   return { config, warning: output.warning };
 }

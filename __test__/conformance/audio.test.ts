@@ -154,4 +154,45 @@ describe.each(ENGINES)('%s engine: a slow reader of caller audio', (engine) => {
       await h.close();
     }
   });
+
+  it('a JavaScript thread too busy to take caller audio costs at most inboundBacklogMs per call, every frame accounted for', async () => {
+    const h = await startServer(engine, { inboundBacklogMs: 100 });
+    try {
+      const [[call], client] = await Promise.all([once(h.server, 'call') as Promise<[Call]>, h.connect()]);
+      const errors: string[] = [];
+      call.on('error', (error) => errors.push(error.code));
+      const delivered: Int16Array[] = [];
+      call.on('audio', (pcm) => delivered.push(pcm));
+      const sent = pattern(160 * 60);
+      for (const frame of encodeAudioFrames(sent, 8000)) client.sendRaw(frame);
+      blockThread(1000); // the frames reach the server while this thread cannot take them
+      await until(() => call.stats().framesIn === 60, 'every frame read from the socket');
+      const { inboundDropped } = call.stats();
+      expect(delivered.length + inboundDropped).toBe(60);
+      if (engine === 'native') {
+        // 100 ms is 5 frames: those waited, the newer ones were dropped, and that was said once.
+        expect(delivered.length).toBe(5);
+        expect(errors).toEqual(['ERR_AUDIOSOCKET_INBOUND_OVERFLOW']);
+        expect(concat(delivered.map(bytesOf)).equals(bytesOf(sent.subarray(0, 5 * 160)))).toBe(true);
+      } else {
+        // The js engine reads on this thread, so the audio waited in the kernel, all of it.
+        expect(inboundDropped).toBe(0);
+        expect(errors).toEqual([]);
+      }
+      // Once the thread keeps up again, audio flows and no new episode is reported.
+      const more = pattern(160 * 5, 9);
+      for (const frame of encodeAudioFrames(more, 8000)) client.sendRaw(frame);
+      await until(() => call.stats().framesIn === 65, 'the next frames');
+      expect(concat(delivered.slice(-5).map(bytesOf)).equals(bytesOf(more))).toBe(true);
+      expect(errors.length).toBeLessThanOrEqual(1);
+    } finally {
+      await h.close();
+    }
+  });
 });
+
+/** Keeps this thread busy, as a long synchronous handler would. */
+function blockThread(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+}

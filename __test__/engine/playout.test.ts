@@ -19,6 +19,7 @@ const config: EngineConfig = {
   highWaterMs: 100,
   lowWaterMs: 40,
   maxQueueMs: 1000,
+  inboundBacklogMs: 5000,
 };
 
 /** A 16 kHz app over an 8 kHz wire. */

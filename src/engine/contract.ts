@@ -66,6 +66,12 @@ export interface EngineConfig {
   lowWaterMs: number;
   /** Queue depth beyond which write() refuses audio with ERR_AUDIOSOCKET_QUEUE_FULL, ms. */
   maxQueueMs: number;
+  /**
+   * Caller audio per call that may wait for the application's thread, ms; past it newer frames
+   * are dropped (counted, one INBOUND_OVERFLOW error per episode). Only an engine that reads
+   * sockets off the application's thread can fall behind: the js engine never does.
+   */
+  inboundBacklogMs: number;
 }
 
 /** What a call's server sends on the wire: the same for every call of a server. */
@@ -131,6 +137,11 @@ export interface CallStats {
   maxLatenessMs: number;
   /** Frames not written because Asterisk stopped reading (socket buffer full). */
   framesDropped: number;
+  /**
+   * Caller audio frames dropped because the application did not take them in time: more than
+   * inboundBacklogMs waiting in the engine, or inboundQueueFrames in an async iterator.
+   */
+  inboundDropped: number;
 }
 
 export interface Engine {

@@ -73,4 +73,4 @@ export interface NativeServer {
 }
 
 /** Must equal `ABI_VERSION` in crate/node/src/lib.rs; bump both together. */
-export const NATIVE_ABI_VERSION = 3;
+export const NATIVE_ABI_VERSION = 4;

@@ -27,6 +27,9 @@ pub struct CallStats {
     pub max_lateness_ms: f64,
     /// Frames not written because Asterisk stopped reading.
     pub frames_dropped: u64,
+    /// Caller audio frames dropped because the application did not take them in time (more
+    /// than `inbound_queue_frames` waiting).
+    pub inbound_dropped: u64,
 }
 
 /// A hang-up the application asked for, waiting for the engine's thread to send 0x00.
@@ -67,6 +70,8 @@ pub struct SharedCall {
     /// Of those, frames whose events the application has taken: what stats() reports, so
     /// that a count read by the application never runs ahead of the audio it was handed.
     frames_in_taken: AtomicU64,
+    /// Of those, frames dropped because too many waited for the application.
+    inbound_dropped: AtomicU64,
     /// Mirrors `CallState::ended`, so the receive path can drop audio without the mutex.
     ended: AtomicBool,
 }
@@ -84,6 +89,7 @@ impl SharedCall {
             }),
             frames_in: AtomicU64::new(0),
             frames_in_taken: AtomicU64::new(0),
+            inbound_dropped: AtomicU64::new(0),
             ended: AtomicBool::new(false),
         }
     }
@@ -122,6 +128,16 @@ impl SharedCall {
         self.frames_in_taken.store(frames, Ordering::Relaxed);
     }
 
+    /// Of the first `received` frames, how many the application has not taken yet.
+    pub(crate) fn frames_waiting(&self, received: u64) -> u64 {
+        received.saturating_sub(self.frames_in_taken.load(Ordering::Relaxed))
+    }
+
+    /// Counts a frame of caller audio dropped before the application took it.
+    pub(crate) fn count_inbound_dropped(&self) {
+        self.inbound_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The call's counters now, `frames_in` as far as the application has taken events.
     ///
     /// # Errors
@@ -139,6 +155,7 @@ impl SharedCall {
     pub(crate) fn stats_of(&self, state: &CallState) -> CallStats {
         CallStats {
             frames_in: self.frames_in.load(Ordering::Relaxed),
+            inbound_dropped: self.inbound_dropped.load(Ordering::Relaxed),
             underruns: state.playout.underruns(),
             queued_ms: state.playout.queued_ms(),
             ..state.stats

@@ -47,9 +47,20 @@ pub struct EngineConfig {
     pub low_water_ms: u32,
     /// Queue depth beyond which write() refuses audio with QUEUE_FULL, ms (default 60000).
     pub max_queue_ms: u32,
+    /// Caller audio per call that may wait for the application to take it, ms (default 5000);
+    /// newer frames are dropped past it, so a stalled application costs bounded memory.
+    pub inbound_backlog_ms: u32,
 }
 
 impl EngineConfig {
+    /// Caller audio frames per call that may wait for the application: `inbound_backlog_ms`
+    /// in frames, at least one.
+    #[must_use]
+    pub fn inbound_backlog_frames(&self) -> u64 {
+        let frame_ms = crate::clock::PERIOD.as_millis() as u64;
+        u64::from(self.inbound_backlog_ms).div_ceil(frame_ms)
+    }
+
     /// The kind of the frames sent.
     #[must_use]
     pub fn frame_kind(&self) -> Kind {
@@ -94,10 +105,10 @@ impl EngineConfig {
                 "lowWaterMs <= highWaterMs <= maxQueueMs is required",
             ));
         }
-        if self.max_calls == 0 || self.max_payload == 0 {
+        if self.max_calls == 0 || self.max_payload == 0 || self.inbound_backlog_ms == 0 {
             return Err(EngineError::new(
                 Code::InvalidArgument,
-                "maxCalls and maxPayload must be at least 1",
+                "maxCalls, maxPayload and inboundBacklogMs must be at least 1",
             ));
         }
         Ok(())
@@ -121,6 +132,7 @@ impl Default for EngineConfig {
             high_water_ms: 1000,
             low_water_ms: 500,
             max_queue_ms: 60_000,
+            inbound_backlog_ms: 5000,
         }
     }
 }

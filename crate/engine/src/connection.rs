@@ -86,6 +86,9 @@ pub(crate) struct Connection {
     inbound: Option<Inbound>,
     /// With `wire: 'auto'`, once a call: watches for G.711 labelled 0x10.
     detector: Option<G711Detector>,
+    /// Caller audio is being dropped because the application is not taking it: the
+    /// application was told when this began and is not told again until it ends.
+    inbound_overflowing: bool,
     /// Bytes accepted for sending that the socket has not taken yet, oldest first.
     unsent: Vec<u8>,
     /// Send FIN once `unsent` is empty.
@@ -115,6 +118,7 @@ impl Connection {
             call: None,
             inbound: None,
             detector: None,
+            inbound_overflowing: false,
             unsent: Vec::new(),
             shutdown_pending: false,
             read_closed: false,
@@ -385,6 +389,9 @@ impl Connection {
                 return;
             }
         }
+        if self.over_inbound_queue(call, frames, ctx) {
+            return;
+        }
         let Some(inbound) = self.inbound.as_mut() else {
             return;
         };
@@ -392,6 +399,27 @@ impl Connection {
         ctx.batch.push_audio(call.handle, |pcm| {
             inbound.convert(kind, payload, scratch, pcm)
         });
+    }
+
+    /// Whether the frame numbered `received` must be dropped because `inboundBacklogMs` of
+    /// frames already wait for the application, so that a saturated or stalled application
+    /// thread costs bounded memory. The newest frame goes rather than the oldest: what waits
+    /// stays whole and in order, and the delay is the same either way (the limit). Told once
+    /// per episode.
+    fn over_inbound_queue(&mut self, call: &SharedCall, received: u64, ctx: &mut Host) -> bool {
+        let limit = ctx.shared.config.inbound_backlog_frames();
+        if call.frames_waiting(received) <= limit {
+            self.inbound_overflowing = false;
+            return false;
+        }
+        call.count_inbound_dropped();
+        if !mem::replace(&mut self.inbound_overflowing, true) {
+            let message = format!(
+                "caller audio arrives faster than the application takes it: over {limit} frames wait, newer frames are dropped until it catches up"
+            );
+            self.warn(EngineError::new(Code::InboundOverflow, message), ctx);
+        }
+        true
     }
 
     /// A problem that does not end the call.

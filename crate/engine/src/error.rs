@@ -36,6 +36,9 @@ pub enum Code {
     UnexpectedMessage,
     /// A write past `maxQueueMs`.
     QueueFull,
+    /// Caller audio arrived faster than the application took it: frames past
+    /// `inboundQueueFrames` were dropped (a warning, once per episode).
+    InboundOverflow,
     /// An operation on a call that has ended.
     CallEnded,
     /// The connection failed (reset, write error).
@@ -64,6 +67,7 @@ impl Code {
             Code::NoUuid => "ERR_AUDIOSOCKET_NO_UUID",
             Code::UnexpectedMessage => "ERR_AUDIOSOCKET_UNEXPECTED_MESSAGE",
             Code::QueueFull => "ERR_AUDIOSOCKET_QUEUE_FULL",
+            Code::InboundOverflow => "ERR_AUDIOSOCKET_INBOUND_OVERFLOW",
             Code::CallEnded => "ERR_AUDIOSOCKET_CALL_ENDED",
             Code::Socket => "ERR_AUDIOSOCKET_SOCKET",
             Code::WireFormat => "ERR_AUDIOSOCKET_WIRE_FORMAT",

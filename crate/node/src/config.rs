@@ -25,6 +25,7 @@ pub struct JsEngineConfig {
     pub high_water_ms: u32,
     pub low_water_ms: u32,
     pub max_queue_ms: u32,
+    pub inbound_backlog_ms: u32,
 }
 
 impl TryFrom<JsEngineConfig> for EngineConfig {
@@ -64,6 +65,7 @@ impl TryFrom<JsEngineConfig> for EngineConfig {
             high_water_ms: js.high_water_ms,
             low_water_ms: js.low_water_ms,
             max_queue_ms: js.max_queue_ms,
+            inbound_backlog_ms: js.inbound_backlog_ms,
         };
         config.validate()?;
         Ok(config)

@@ -89,6 +89,7 @@ pub struct JsCallStats {
     pub queued_ms: f64,
     pub max_lateness_ms: f64,
     pub frames_dropped: f64,
+    pub inbound_dropped: f64,
 }
 
 /// The native engine of one AudioSocketServer.
@@ -293,6 +294,7 @@ impl NativeServer {
             queued_ms: stats.queued_ms,
             max_lateness_ms: stats.max_lateness_ms,
             frames_dropped: stats.frames_dropped as f64,
+            inbound_dropped: stats.inbound_dropped as f64,
         })
     }
 

@@ -70,6 +70,7 @@ export class Connection {
     silenceFramesOut: 0,
     maxLatenessMs: 0,
     framesDropped: 0,
+    inboundDropped: 0,
   };
 
   constructor(socket: Socket, host: ConnectionHost) {

@@ -84,6 +84,7 @@ export function decodeBatch(batch: NativeBatch): DecodedBatch {
           queuedMs: next(),
           maxLatenessMs: next(),
           framesDropped: next(),
+          inboundDropped: next(),
         };
         const marks: CancelledMark[] = [];
         for (let n = next(); n > 0; n--) marks.push({ mark: next(), aheadMs: next() });

@@ -19,7 +19,7 @@ async function start(engine) {
   const [command, args] =
     engine === 'go'
       ? [path.join(root, 'bench/go-echo/go-echo'), ['-listen', '127.0.0.1:0']]
-      : [process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--quiet', '--engine', engine]];
+      : [process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--quiet', '--connection-rate', 'off', '--engine', engine]];
   if (engine === 'go') execFileSync('go', ['build', '-o', 'go-echo', '.'], { cwd: path.join(root, 'bench/go-echo') });
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve) => child.stdout.on('data', (b) => /listening on [^ ]*:(\d+)/.test(String(b)) && resolve(Number(/listening on [^ ]*:(\d+)/.exec(String(b))[1]))));

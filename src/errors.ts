@@ -31,6 +31,11 @@ export const ErrorCode = {
   NOT_ALLOWED: 'ERR_AUDIOSOCKET_NOT_ALLOWED',
   /** A connection beyond `maxCalls`; it gets 0x00 (the dialplan continues) and is closed. */
   MAX_CALLS: 'ERR_AUDIOSOCKET_MAX_CALLS',
+  /**
+   * A source (an IPv4 address or an IPv6 /64) opened connections faster than
+   * `connectionRateLimit`; the connection is closed at once, before any protocol.
+   */
+  RATE_LIMITED: 'ERR_AUDIOSOCKET_RATE_LIMITED',
   /** No UUID within `handshakeTimeoutMs`; the connection is closed. */
   HANDSHAKE_TIMEOUT: 'ERR_AUDIOSOCKET_HANDSHAKE_TIMEOUT',
   /** The first message was not a UUID (audio before the UUID, garbage...); the connection is closed. */

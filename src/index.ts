@@ -11,6 +11,7 @@ export { Call, type CallEnd, type CallEvents, type ClearedAudio, type DtmfInfo, 
 export { AudioSocketClient, type ClientEnd, type ClientEvents, type ClientOptions, type ReceivedFrame } from './client';
 export type { CallStats, EndReason, EngineName, RemoteAddress, Wire, WireCodec, WireFormat } from './engine/contract';
 export { APP_SAMPLE_RATES, type AudioFormat } from './format';
+export type { ConnectionRateLimit } from './net/rate-limit';
 export type { EngineChoice, EngineInfo } from './engine/select';
 export * from './protocol';
 export { EnvVar, loadNative, platformTriple, type LoadAttempt, type NativeLoadResult, type NativeSource } from './native/loader';

@@ -4,6 +4,7 @@ import type { EndReason, Engine, EngineConfig, EngineEvent, RemoteAddress, Wire,
 import { selectEngine, type EngineChoice, type EngineInfo } from './engine/select';
 import { AudioSocketError, ErrorCode } from './errors';
 import { outputRate, resolveFormat, wireCodec, type AudioFormat } from './format';
+import type { ConnectionRateLimit } from './net/rate-limit';
 import { MAX_PAYLOAD } from './protocol/encode';
 import { kindForSampleRate } from './protocol/kind';
 
@@ -51,6 +52,14 @@ export interface ServerOptions {
   maxCalls?: number;
   /** Addresses or CIDR blocks that may connect (default: everyone). */
   allow?: string[];
+  /**
+   * How fast one source (an IPv4 address, or an IPv6 /64) may open connections: `perSecond`
+   * sustained (> 0) and `burst` at once (>= 1). Connections past it are closed at once with a
+   * 'reject' event (ERR_AUDIOSOCKET_RATE_LIMITED). Default `{ perSecond: 200, burst: 1000 }`,
+   * above what one Asterisk starts; `false` for no limit (e.g. a load balancer that is every call's
+   * source).
+   */
+  connectionRateLimit?: ConnectionRateLimit | false;
   /** Longest payload accepted from the network, bytes (default 32768: 80 ms at 192 kHz; 1-65535). */
   maxPayload?: number;
   /** write() returns false above this much queued audio, ms (default 1000). */
@@ -298,6 +307,7 @@ function resolveConfig(options: ServerOptions): { config: EngineConfig; warning:
     handshakeTimeoutMs: intOption('handshakeTimeoutMs', options.handshakeTimeoutMs, 2000, 100, 60_000),
     maxCalls: intOption('maxCalls', options.maxCalls, 5000, 1, 1_000_000),
     allow: [...(options.allow ?? [])],
+    connectionRateLimit: rateLimitOption(options.connectionRateLimit),
     maxPayload: intOption('maxPayload', options.maxPayload, 32768, 1, MAX_PAYLOAD),
     highWaterMs,
     lowWaterMs: intOption('lowWaterMs', options.lowWaterMs, Math.floor(highWaterMs / 2), 0, highWaterMs),
@@ -305,6 +315,16 @@ function resolveConfig(options: ServerOptions): { config: EngineConfig; warning:
     inboundBacklogMs: intOption('inboundBacklogMs', options.inboundBacklogMs, 5000, 100, 600_000),
   };
   return { config, warning: output.warning };
+}
+
+function rateLimitOption(value: ConnectionRateLimit | false | undefined): ConnectionRateLimit | null {
+  if (value === false) return null;
+  if (value === undefined) return { perSecond: 200, burst: 1000 };
+  const { perSecond, burst } = value;
+  if (!(typeof perSecond === 'number' && Number.isFinite(perSecond) && perSecond > 0 && typeof burst === 'number' && Number.isFinite(burst) && burst >= 1)) {
+    throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `connectionRateLimit needs perSecond > 0 and burst >= 1, got ${JSON.stringify(value)}`);
+  }
+  return { perSecond, burst };
 }
 
 function intOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {

@@ -145,6 +145,7 @@ describe('CLI arguments', () => {
     ['two sources', ['serve', '--echo', '--play', 'x.wav'], /choose one of --echo, --play, --listen and --ws/],
     ['a missing WAV', ['serve', '--play', '/nonexistent.wav'], /--play .*not a WAV file/],
     ['an engine that does not exist', ['serve', '--engine', 'turbo'], /--engine must be one of auto, native, js/],
+    ['a connection rate that is no rate', ['serve', '--connection-rate', 'fast'], /--connection-rate must be PER_SECOND:BURST/],
     ['a bad allow entry', ['serve', '--allow', '10.0.0.0/99'], /allow: not an address or CIDR block/],
     ['call without a target', ['call'], /the target must be HOST:PORT/],
     ['a bad DTMF digit', ['call', '127.0.0.1:9', '--dtmf', '12x'], /not a DTMF digit: "x"/],

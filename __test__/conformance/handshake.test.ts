@@ -73,6 +73,30 @@ describe.each(ENGINES)('%s engine: handshake and connection limits', (engine) =>
     expect(call.remote.address).toBe('127.0.0.1');
   });
 
+  it('connectionRateLimit: past the burst a source is closed at once with a typed error; its calls stay', async () => {
+    h = await startServer(engine, { connectionRateLimit: { perSecond: 0.001, burst: 3 } });
+    const clients = [await h.connect(), await h.connect(), await h.connect()];
+    await until(() => h.server.callCount === 3, 'three calls');
+    const rejected = once(h.server, 'reject') as Promise<[AudioSocketError, RemoteAddress]>;
+    const flood = await h.connect({ strict: false });
+    const [error, remote] = await rejected;
+    expect(error.code).toBe('ERR_AUDIOSOCKET_RATE_LIMITED');
+    expect(remote.address).toBe('127.0.0.1');
+    expect(await flood.closed).toEqual({ hangupReceived: false, violation: null });
+    expect(h.server.callCount).toBe(3);
+    const received = clients.reduce((n, c) => n + c.received.length, 0);
+    await until(() => clients.reduce((n, c) => n + c.received.length, 0) > received + 6, 'the calls to keep streaming');
+  });
+
+  it('connectionRateLimit: false lets a source connect as fast as it likes; bad limits are refused', async () => {
+    h = await startServer(engine, { connectionRateLimit: false });
+    await Promise.all(Array.from({ length: 20 }, () => h.connect()));
+    await until(() => h.server.callCount === 20, 'twenty calls');
+    for (const connectionRateLimit of [{ perSecond: 0, burst: 5 }, { perSecond: 5, burst: 0.5 }, { perSecond: Number.NaN, burst: 5 }]) {
+      expect(() => new AudioSocketServer({ engine, connectionRateLimit })).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' }));
+    }
+  });
+
   it('an allow entry that is not an address or CIDR is refused at construction', async () => {
     expect(() => new AudioSocketServer({ engine, allow: ['10.0.0.0/33'] })).toThrow(
       expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' }),

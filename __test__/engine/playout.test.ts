@@ -15,6 +15,7 @@ const config: EngineConfig = {
   handshakeTimeoutMs: 2000,
   maxCalls: 10,
   allow: [],
+  connectionRateLimit: null,
   maxPayload: 8192,
   highWaterMs: 100,
   lowWaterMs: 40,

@@ -219,7 +219,7 @@ async function startServer(options: ServerOptions): Promise<StartedServer> {
   const cli = path.join(__dirname, 'main.js');
   if (!existsSync(cli)) throw new UsageError(`cannot start a server: ${cli} is missing (build with npm run build)`);
   const source = options.mode === 'echo' ? ['--echo'] : options.mode === 'listen' ? ['--listen'] : ['--play', stampedPrompt(options.rate, options.promptS)];
-  const serveArgs = [cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), '--stall-ms', String(options.stallMs), ...source];
+  const serveArgs = [cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--connection-rate', 'off', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), '--stall-ms', String(options.stallMs), ...source];
   const [command, args] = options.cpu === null ? [process.execPath, serveArgs] : ['taskset', ['-c', String(options.cpu), process.execPath, ...serveArgs]];
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Call } from '../call';
 import { AudioSocketError } from '../errors';
+import type { ConnectionRateLimit } from '../net/rate-limit';
 import { AudioSocketServer } from '../server';
 import { readWav, type PcmAudio } from '../wav';
 import { UsageError, int, oneOf, parse, sampleRateOption } from './args';
@@ -24,6 +25,8 @@ export const SERVE_USAGE = `usage: audiosocket serve [options]
   --prebuffer-ms MS      audio queued before playout starts (default 40)
   --max-calls N          calls at once (default 5000)
   --allow CIDR           peers that may connect (repeatable; default everyone)
+  --connection-rate R    connections per second and burst per source, PER_SECOND:BURST, or off
+                         (default 200:1000)
   --metrics PORT         serve /metrics (Prometheus), /healthz and /ready on PORT
   --metrics-host HOST    address for --metrics (default 127.0.0.1)
   --drain-ms MS          on SIGINT/SIGTERM, let queued audio play this long before hanging up (default 5000)
@@ -46,6 +49,7 @@ const OPTIONS = {
   'prebuffer-ms': { type: 'string' },
   'max-calls': { type: 'string' },
   allow: { type: 'string', multiple: true },
+  'connection-rate': { type: 'string' },
   metrics: { type: 'string' },
   'metrics-host': { type: 'string' },
   'drain-ms': { type: 'string' },
@@ -55,6 +59,16 @@ const OPTIONS = {
   help: { type: 'boolean' },
   ...WS_OPTIONS,
 } as const;
+
+/** `--connection-rate PER_SECOND:BURST` or `off`; undefined keeps the server's default. */
+function connectionRate(value: string | undefined): ConnectionRateLimit | false | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'off') return false;
+  const match = /^(\d+(?:\.\d+)?):(\d+)$/.exec(value);
+  const [perSecond, burst] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  if (!(perSecond > 0 && burst >= 1)) throw new UsageError(`--connection-rate must be PER_SECOND:BURST (e.g. 200:1000) or off, got ${JSON.stringify(value)}`);
+  return { perSecond, burst };
+}
 
 /** `audiosocket serve`: a server in one command. Resolves when it has shut down after a signal. */
 export async function serve(args: string[]): Promise<void> {
@@ -76,6 +90,7 @@ export async function serve(args: string[]): Promise<void> {
     prebufferMs: int('prebuffer-ms', values['prebuffer-ms'], 40, 0, 1000),
     maxCalls: int('max-calls', values['max-calls'], 5000, 1, 1_000_000),
     allow: values.allow ?? [],
+    connectionRateLimit: connectionRate(values['connection-rate']),
   });
   const counters = new ServerCounters(server);
   const status = new StatusReporter(counters, process.stderr.isTTY === true);

@@ -6,6 +6,7 @@
  * one array, so a native engine crosses into JavaScript once per tick, not once per frame.
  */
 import type { AudioSocketError } from '../errors';
+import type { ConnectionRateLimit } from '../net/rate-limit';
 
 export type EngineName = 'native' | 'js';
 
@@ -58,6 +59,8 @@ export interface EngineConfig {
   maxCalls: number;
   /** Peers allowed to connect; empty means everyone. */
   allow: readonly string[];
+  /** Connections per second and burst per source, or null for no limit. */
+  connectionRateLimit: ConnectionRateLimit | null;
   /** Longest payload accepted from the network, bytes. */
   maxPayload: number;
   /** Queue depth above which write() returns false, ms. */

@@ -22,10 +22,13 @@ export interface NativeEngineConfig {
   handshakeTimeoutMs: number;
   maxCalls: number;
   allow: string[];
+  /** Absent for no limit. */
+  connectionRateLimit?: { perSecond: number; burst: number };
   maxPayload: number;
   highWaterMs: number;
   lowWaterMs: number;
   maxQueueMs: number;
+  inboundBacklogMs: number;
 }
 
 export interface NativeAddress {

@@ -5,6 +5,7 @@ use crate::allow::AllowList;
 use crate::error::{Code, EngineError};
 use crate::format::{Wire, APP_RATES};
 use crate::protocol::Kind;
+use crate::rate_limit::RateLimit;
 
 /// What is sent while nothing is queued or while paused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -39,6 +40,9 @@ pub struct EngineConfig {
     pub max_calls: u32,
     /// Peers allowed to connect; empty allows everyone.
     pub allow: AllowList,
+    /// Connections per second and burst per source; `None` for no limit (default 200 per
+    /// second, burst 1000).
+    pub connection_rate_limit: Option<RateLimit>,
     /// Longest payload accepted from the network, bytes (default 32768).
     pub max_payload: u32,
     /// Queue depth above which write() reports back-pressure, ms (default 1000).
@@ -105,6 +109,15 @@ impl EngineConfig {
                 "lowWaterMs <= highWaterMs <= maxQueueMs is required",
             ));
         }
+        let bad_rate = |limit: &RateLimit| {
+            !(limit.per_second.is_finite() && limit.per_second > 0.0 && limit.burst >= 1.0)
+        };
+        if self.connection_rate_limit.as_ref().is_some_and(bad_rate) {
+            return Err(EngineError::new(
+                Code::InvalidArgument,
+                "connectionRateLimit needs perSecond > 0 and burst >= 1",
+            ));
+        }
         if self.max_calls == 0 || self.max_payload == 0 || self.inbound_backlog_ms == 0 {
             return Err(EngineError::new(
                 Code::InvalidArgument,
@@ -128,6 +141,10 @@ impl Default for EngineConfig {
             handshake_timeout_ms: 2000,
             max_calls: 5000,
             allow: AllowList::default(),
+            connection_rate_limit: Some(RateLimit {
+                per_second: 200.0,
+                burst: 1000.0,
+            }),
             max_payload: 32_768,
             high_water_ms: 1000,
             low_water_ms: 500,

@@ -28,6 +28,8 @@ pub enum Code {
     NotAllowed,
     /// A connection beyond `maxCalls`.
     MaxCalls,
+    /// A connection beyond `connectionRateLimit` for its source.
+    RateLimited,
     /// No UUID within `handshakeTimeoutMs`.
     HandshakeTimeout,
     /// The first message was not a UUID, or the peer closed first.
@@ -63,6 +65,7 @@ impl Code {
             Code::InvalidArgument => "ERR_AUDIOSOCKET_INVALID_ARGUMENT",
             Code::NotAllowed => "ERR_AUDIOSOCKET_NOT_ALLOWED",
             Code::MaxCalls => "ERR_AUDIOSOCKET_MAX_CALLS",
+            Code::RateLimited => "ERR_AUDIOSOCKET_RATE_LIMITED",
             Code::HandshakeTimeout => "ERR_AUDIOSOCKET_HANDSHAKE_TIMEOUT",
             Code::NoUuid => "ERR_AUDIOSOCKET_NO_UUID",
             Code::UnexpectedMessage => "ERR_AUDIOSOCKET_UNEXPECTED_MESSAGE",

@@ -23,6 +23,7 @@ use crate::error::{Code, EngineError};
 use crate::events::{Batch, EndReason, Event};
 use crate::format::OutFrame;
 use crate::playout::Playout;
+use crate::rate_limit::ConnectionRateLimiter;
 use crate::server::{lock, Commands, Shared};
 
 /// The listening socket's token; connections use their slab keys.
@@ -61,6 +62,7 @@ pub(crate) struct EventLoop {
     counted: usize,
     /// Runs while there are connections.
     clock: Option<Clock>,
+    rate_limiter: Option<ConnectionRateLimiter>,
     read_buffer: Box<[u8]>,
     /// Where each call's frame is built, one after the other.
     frame: OutFrame,
@@ -80,6 +82,7 @@ impl EventLoop {
         let config = &shared.config;
         let samples = Playout::new(config).frame_samples();
         let frame = OutFrame::new(config.frame_kind(), config.wire, samples);
+        let rate_limiter = config.connection_rate_limit.map(ConnectionRateLimiter::new);
         Ok(EventLoop {
             poll,
             listener: Some(listener),
@@ -93,6 +96,7 @@ impl EventLoop {
             },
             counted: 0,
             clock: None,
+            rate_limiter,
             read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
             frame,
             marks: Vec::new(),
@@ -186,6 +190,23 @@ impl EventLoop {
             self.host.post_before_socket();
             return;
         }
+        let now = self.host.now;
+        if let Some(limiter) = &mut self.rate_limiter {
+            if !limiter.admit(remote.ip(), now) {
+                // A flood: closing at once is the cheapest answer, and the kindest to the rest.
+                let message = format!(
+                    "{} opens connections faster than connectionRateLimit",
+                    remote.ip()
+                );
+                let error = EngineError::new(Code::RateLimited, message);
+                self.host.batch.events.push(Event::Reject {
+                    remote: Some(remote),
+                    error,
+                });
+                self.host.post_before_socket();
+                return;
+            }
+        }
         let over_limit = self.counted >= config.max_calls as usize;
         // Best effort: a socket that refuses it still works, only with Nagle's delay.
         let _ = socket.set_nodelay(true);
@@ -207,7 +228,6 @@ impl EventLoop {
             self.counted += 1;
         }
         entry.insert(connection);
-        let now = self.host.now;
         self.clock.get_or_insert_with(|| Clock::new(now));
     }
 

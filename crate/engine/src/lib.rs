@@ -32,5 +32,6 @@ pub mod format;
 pub mod outbound;
 pub mod playout;
 pub mod protocol;
+pub mod rate_limit;
 pub mod server;
 pub mod wire_detect;

@@ -5,6 +5,7 @@ use audiosocket_engine::allow::AllowList;
 use audiosocket_engine::config::{EngineConfig, Idle};
 use audiosocket_engine::error::{Code, EngineError};
 use audiosocket_engine::format::Wire;
+use audiosocket_engine::rate_limit::RateLimit;
 use napi_derive::napi;
 
 /// contract.ts `EngineConfig`, field for field.
@@ -21,11 +22,20 @@ pub struct JsEngineConfig {
     pub handshake_timeout_ms: u32,
     pub max_calls: u32,
     pub allow: Vec<String>,
+    /// Absent for no limit.
+    pub connection_rate_limit: Option<JsRateLimit>,
     pub max_payload: u32,
     pub high_water_ms: u32,
     pub low_water_ms: u32,
     pub max_queue_ms: u32,
     pub inbound_backlog_ms: u32,
+}
+
+/// contract.ts `ConnectionRateLimit`.
+#[napi(object)]
+pub struct JsRateLimit {
+    pub per_second: f64,
+    pub burst: f64,
 }
 
 impl TryFrom<JsEngineConfig> for EngineConfig {
@@ -61,6 +71,10 @@ impl TryFrom<JsEngineConfig> for EngineConfig {
             handshake_timeout_ms: js.handshake_timeout_ms,
             max_calls: js.max_calls,
             allow: AllowList::parse(&js.allow)?,
+            connection_rate_limit: js.connection_rate_limit.map(|limit| RateLimit {
+                per_second: limit.per_second,
+                burst: limit.burst,
+            }),
             max_payload: js.max_payload,
             high_water_ms: js.high_water_ms,
             low_water_ms: js.low_water_ms,

@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { performance } from 'node:perf_hooks';
 import { AudioSocketError, ErrorCode } from '../../errors';
 import { AllowList } from '../../net/allow';
+import { ConnectionRateLimiter } from '../../net/rate-limit';
 import { SharedClock, type TickInfo } from '../clock';
 import type { CallStats, ClearResult, Engine, EngineConfig, EngineEvent, EngineSink, EndReason, RemoteAddress } from '../contract';
 import { Connection, type ConnectionHost } from './connection';
@@ -16,6 +17,7 @@ export class JsEngine implements Engine, ConnectionHost {
   readonly config: EngineConfig;
   #sink: EngineSink;
   #allow: AllowList;
+  #rateLimiter: ConnectionRateLimiter | null;
   #server: Server | null = null;
   #connections = new Set<Connection>();
   #calls = new Map<number, Connection>();
@@ -31,6 +33,7 @@ export class JsEngine implements Engine, ConnectionHost {
     this.config = config;
     this.#sink = sink;
     this.#allow = new AllowList(config.allow);
+    this.#rateLimiter = config.connectionRateLimit && new ConnectionRateLimiter(config.connectionRateLimit);
     this.#clock = new SharedClock(this.#tick);
   }
 
@@ -150,6 +153,12 @@ export class JsEngine implements Engine, ConnectionHost {
       // A stranger: say nothing in the protocol, just close.
       socket.destroy();
       this.emit({ type: 'reject', remote, error: new AudioSocketError(ErrorCode.NOT_ALLOWED, `${remote.address} is not in the allow list`) });
+      return;
+    }
+    if (this.#rateLimiter && !this.#rateLimiter.admit(remote.address, performance.now())) {
+      // A flood: closing at once is the cheapest answer, and the kindest to the rest.
+      socket.destroy();
+      this.emit({ type: 'reject', remote, error: new AudioSocketError(ErrorCode.RATE_LIMITED, `${remote.address} opens connections faster than connectionRateLimit`) });
       return;
     }
     if (this.#connections.size >= this.config.maxCalls) {

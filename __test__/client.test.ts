@@ -29,6 +29,13 @@ describe('AudioSocketClient', () => {
     client.destroy();
   });
 
+  it('bad options reject connect() with a typed error, not an exception in a socket callback', async () => {
+    const raw = await rawServer(() => {});
+    server = raw.server;
+    await expect(AudioSocketClient.connect({ port: raw.port, sampleRate: 11025 })).rejects.toMatchObject({ code: 'ERR_AUDIOSOCKET_BAD_SAMPLE_RATE' });
+    await expect(AudioSocketClient.connect({ port: raw.port, wire: 'ulaw', sampleRate: 16000 })).rejects.toMatchObject({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' });
+  });
+
   it('records audio frames with their arrival times and sees 0x00', async () => {
     const raw = await rawServer((socket) => {
       socket.write(encodeAudio(pattern(160)));

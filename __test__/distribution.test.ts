@@ -1,9 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../src/native/loader';
+import { until } from './helpers/harness';
 
 /**
  * The published package, proven the way a user meets it: `npm pack` (with this platform's
@@ -100,6 +102,29 @@ describe('the packed tarball', () => {
     expect(result.stdout).toContain('usage: audiosocket <command>');
   });
 
+  it("the README's quick start, followed in the installed app: echo.mjs as written, then npx audiosocket call", async () => {
+    const readme = readFileSync(path.join(repo, 'README.md'), 'utf8');
+    const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
+    const script = /```js\n([\s\S]*?)```/.exec(quickStart)![1]!;
+    const command = /^npx audiosocket call .*$/m.exec(quickStart)![0];
+    // The README's port is 9092, which another test may hold: both sides move to a free one.
+    const port = String(await freePort());
+    writeFileSync(path.join(app, 'echo.mjs'), script.replaceAll('9092', port));
+    const server = spawn(process.execPath, ['echo.mjs'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    server.stdout.on('data', (b) => (output += b));
+    server.stderr.on('data', (b) => (output += b));
+    try {
+      await until(() => output.includes(`listening on 127.0.0.1:${port}`) || server.exitCode !== null, 'echo.mjs to listen');
+      const [npx, ...args] = command.replace('9092', port).split(' ');
+      const call = run(npx!, ['--no-install', ...args], { cwd: app });
+      expect(call.status, call.stderr).toBe(0);
+      expect(call.stdout).toMatch(/sent 100 frames, received \d+ \(100 audio, \d+ silence\).*no errors/);
+    } finally {
+      server.kill();
+    }
+  });
+
   it('types resolve for import and for require', () => {
     writeFileSync(path.join(app, 'esm.mts'), "import { AudioSocketServer, type Call } from 'audiosocket';\nimport { encodeHangup } from 'audiosocket/protocol';\nconst s: AudioSocketServer = new AudioSocketServer();\nexport const f = (c: Call) => c.id + encodeHangup().length + String(s);\n");
     writeFileSync(path.join(app, 'cjs.cts'), "import audiosocket = require('audiosocket');\nimport dsp = require('audiosocket/dsp');\nexport const s: audiosocket.AudioSocketServer = new audiosocket.AudioSocketServer();\nexport const r = new dsp.Resampler(8000, 16000);\n");
@@ -108,3 +133,12 @@ describe('the packed tarball', () => {
     expect(tsc.status).toBe(0);
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -5,6 +5,7 @@ import type { CallStats, CancelledMark, EndReason, Engine, RemoteAddress, WireFo
 import type { AudioFormat } from './format';
 import { InboundQueue } from './inbound';
 
+/** What a 'dtmf' event says besides the digit. */
 export interface DtmfInfo {
   /** `end` for Asterisk's 0x03 (sent when the digit ends); fork DTMF (0x02) also reports `start`. */
   state: 'start' | 'end';
@@ -12,7 +13,9 @@ export interface DtmfInfo {
   durationMs: number | null;
 }
 
+/** How a call ended: the 'end' event, and `call.done`. */
 export interface CallEnd {
+  /** Who or what ended it. */
   reason: EndReason;
   /** Set when reason is `error`. */
   error: AudioSocketError | null;
@@ -22,6 +25,7 @@ export interface CallEnd {
   stats: CallStats;
 }
 
+/** Options of {@link Call.play}. */
 export interface PlayOptions {
   /** Also emit a 'mark' event with this name when the audio has played. */
   mark?: string;
@@ -29,6 +33,7 @@ export interface PlayOptions {
   signal?: AbortSignal;
 }
 
+/** What became of the audio given to {@link Call.play}. */
 export interface PlayResult {
   /** True when every sample was sent. */
   completed: boolean;
@@ -38,6 +43,7 @@ export interface PlayResult {
   unplayedMs: number;
 }
 
+/** What {@link Call.clear} dropped. */
 export interface ClearedAudio {
   /** Queued audio dropped, ms. */
   clearedMs: number;
@@ -45,17 +51,20 @@ export interface ClearedAudio {
   marks: string[];
 }
 
+/** The events of a {@link Call}, with their arguments. */
 export interface CallEvents {
   /**
    * Caller audio in `format` (PCM16 at `format.sampleRate`, interleaved with the caller on both
    * channels when `format.channels` is 2), one frame (usually 20 ms) per event.
    */
   audio: [pcm: Int16Array];
+  /** A digit `0-9 * # A-D` (Asterisk's 0x03 at its end, or the fork's 0x02). */
   dtmf: [digit: string, info: DtmfInfo];
   /** The audio before a mark has been sent. */
   mark: [name: string];
   /** The playout queue fell to lowWaterMs after write() returned false. */
   drain: [];
+  /** The call ended (once): why, what did not play, the final counters. */
   end: [info: CallEnd];
   /**
    * A problem that did not end the call: a malformed message, inbound overflow, or a warning
@@ -93,7 +102,10 @@ export class Call extends EventEmitter<CallEvents> {
    * read by the kind of each frame it arrives in (and G.711 on a `ulaw`/`alaw` wire).
    */
   readonly wireFormat: WireFormat;
-  /** What handlers read and write, whatever the wire carries: the server's `format`. */
+  /**
+   * What handlers read and write, whatever the wire carries: the server's `format`, or what
+   * its `callFormat` chose for this call.
+   */
   readonly format: AudioFormat;
   #host: CallHost;
   /** @internal The engine's number for this call. */
@@ -107,14 +119,14 @@ export class Call extends EventEmitter<CallEvents> {
   #inboundDropped = 0;
 
   /** @internal */
-  constructor(host: CallHost, handle: number, id: string, remote: RemoteAddress, wire: WireFormat) {
+  constructor(host: CallHost, handle: number, id: string, remote: RemoteAddress, wire: WireFormat, format: AudioFormat) {
     super({ captureRejections: true });
     this.#host = host;
     this.handle = handle;
     this.id = id;
     this.remote = remote;
     this.wireFormat = wire;
-    this.format = host.format;
+    this.format = format;
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
     // An async handler that rejects (captureRejections) ends only this call. Defined here, not
     // as a method, because the generic EventEmitter typing of the symbol's signature is unusable.
@@ -194,6 +206,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.#host.driver.pause(this.handle);
   }
 
+  /** Resumes playout after pause(). */
   resume(): void {
     this.#assertLive();
     this.#host.driver.resume(this.handle);
@@ -204,6 +217,7 @@ export class Call extends EventEmitter<CallEvents> {
     if (!this.ended) this.#host.driver.hangup(this.handle, 'local-hangup');
   }
 
+  /** The call's counters now; after the end, read `end.stats` (this throws ERR_AUDIOSOCKET_CALL_ENDED). */
   stats(): CallStats {
     if (this.ended) throw new AudioSocketError(ErrorCode.CALL_ENDED, `call ${this.id} has ended`);
     return this.#withReaderDrops(this.#host.driver.stats(this.handle));

@@ -11,8 +11,11 @@ import { encodeAudio, encodeDtmf, encodeHangup, encodeMessage, encodeUuid, frame
 import { Kind } from './protocol/kind';
 import type { Message } from './protocol/message';
 
+/** Options of {@link AudioSocketClient.connect}. */
 export interface ClientOptions {
+  /** The server's address (default `127.0.0.1`). */
   host?: string;
+  /** The server's port. */
   port: number;
   /** The call's UUID (default: a random one). */
   id?: string;
@@ -37,13 +40,17 @@ export interface ClientOptions {
   record?: boolean;
 }
 
+/** One audio frame the server sent, as received. */
 export interface ReceivedFrame {
+  /** Its kind (0x10-0x18). */
   kind: number;
+  /** Its payload, as sent (slin, or G.711 on such a wire). */
   payload: Uint8Array;
   /** performance.now() when its last byte arrived, ms. */
   at: number;
 }
 
+/** How a client's connection ended. */
 export interface ClientEnd {
   /** The server sent 0x00. */
   hangupReceived: boolean;
@@ -51,13 +58,17 @@ export interface ClientEnd {
   violation: AudioSocketError | null;
 }
 
+/** The events of {@link AudioSocketClient}, with their arguments. */
 export interface ClientEvents {
   /** A frame of audio from the server. */
   audio: [payload: Uint8Array, at: number];
   /** Any message from the server. */
   message: [message: Message, at: number];
+  /** The server sent 0x00. */
   hangup: [];
+  /** Strict mode dropped the call (ERR_AUDIOSOCKET_STRICT_VIOLATION), and why. */
   violation: [error: AudioSocketError];
+  /** The connection closed. */
   close: [end: ClientEnd];
 }
 
@@ -70,9 +81,13 @@ const STRICT_SPLIT_MS = 5;
  * by every client of the process, and records what comes back with arrival times.
  */
 export class AudioSocketClient extends EventEmitter<ClientEvents> {
+  /** The call's UUID. */
   readonly id: string;
+  /** Rate of the audio sent, Hz. */
   readonly sampleRate: number;
+  /** What the audio sent is: slin, or G.711. */
   readonly wire: WireCodec;
+  /** Whether Asterisk 20.14+'s reader rules apply to what the server sends. */
   readonly strict: boolean;
   /** Frames received, when `record` is on. */
   readonly received: ReceivedFrame[] = [];
@@ -124,7 +139,14 @@ export class AudioSocketClient extends EventEmitter<ClientEvents> {
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
-        const client = new AudioSocketClient(socket, options);
+        let client: AudioSocketClient;
+        try {
+          client = new AudioSocketClient(socket, options);
+        } catch (error) {
+          // Bad options: a rejection for the caller, never an exception in a socket callback.
+          socket.destroy();
+          return reject(error);
+        }
         client.sendRaw(encodeUuid(client.id));
         if (client.strict) pacer.watch(client);
         resolve(client);

@@ -1,7 +1,7 @@
 /**
  * Every error this library raises or emits is an {@link AudioSocketError} with a stable `code`.
  * Match on `code`, never on `message`: messages may be reworded, codes only ever get added.
- * The table of codes, with what to do about each, is in README.md ("Error codes").
+ * The table of codes, with when each happens and what to do, is in docs/api.md ("Error codes").
  */
 export const ErrorCode = {
   /** A payload is longer than the wire allows (65535) or than the configured `maxPayload`. */
@@ -51,6 +51,12 @@ export const ErrorCode = {
    * thread is too busy to take them.
    */
   INBOUND_OVERFLOW: 'ERR_AUDIOSOCKET_INBOUND_OVERFLOW',
+  /**
+   * Asterisk stopped reading what the server sends: past 128 KiB unsent, frames are dropped
+   * (counted in stats().framesDropped) instead of buffered. A warning, once per episode; the
+   * call goes on.
+   */
+  OUTBOUND_OVERFLOW: 'ERR_AUDIOSOCKET_OUTBOUND_OVERFLOW',
   /** An operation on a call that has ended. */
   CALL_ENDED: 'ERR_AUDIOSOCKET_CALL_ENDED',
   /** An event handler threw or rejected; only its call is ended. */
@@ -85,8 +91,11 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** The error this library raises and emits: match on `code`. */
 export class AudioSocketError extends Error {
+  /** Always `AudioSocketError`. */
   override name = 'AudioSocketError';
+  /** Stable: codes are only ever added. */
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

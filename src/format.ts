@@ -35,19 +35,27 @@ export function resolveFormat(
       `sampleRate (${sampleRate}) is the shorthand of format.sampleRate (${format.sampleRate}): give one, or the same value`,
     );
   }
-  const rate = format?.sampleRate ?? sampleRate ?? 8000;
-  if (!APP_SAMPLE_RATES.includes(rate)) {
-    throw new AudioSocketError(ErrorCode.BAD_SAMPLE_RATE, `format.sampleRate must be one of ${APP_SAMPLE_RATES.join(', ')} Hz, got ${rate}`);
-  }
-  const channels = format?.channels ?? 1;
-  if (channels !== 1 && channels !== 2) {
-    throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `format.channels must be 1 or 2, got ${JSON.stringify(channels)}`);
-  }
   const chosen = wire ?? 'auto';
   if (!WIRES.includes(chosen)) {
     throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `wire must be 'auto', 'slin', 'ulaw' or 'alaw', got ${JSON.stringify(wire)}`);
   }
-  return { format: { sampleRate: rate, channels }, wire: chosen };
+  return { format: appFormat(format, { sampleRate: sampleRate ?? 8000, channels: 1 }), wire: chosen };
+}
+
+/** Validates an app format, the fields it lacks taken from `defaults`. */
+export function appFormat(format: Partial<AudioFormat> | undefined, defaults: AudioFormat): AudioFormat {
+  if (format !== undefined && (typeof format !== 'object' || format === null)) {
+    throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `format must be an object like { sampleRate: 16000, channels: 1 }, got ${JSON.stringify(format)}`);
+  }
+  const rate = format?.sampleRate ?? defaults.sampleRate;
+  if (!APP_SAMPLE_RATES.includes(rate)) {
+    throw new AudioSocketError(ErrorCode.BAD_SAMPLE_RATE, `format.sampleRate must be one of ${APP_SAMPLE_RATES.join(', ')} Hz, got ${rate}`);
+  }
+  const channels = format?.channels ?? defaults.channels;
+  if (channels !== 1 && channels !== 2) {
+    throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `format.channels must be 1 or 2, got ${JSON.stringify(channels)}`);
+  }
+  return { sampleRate: rate, channels };
 }
 
 /** The codec of the frames on `wire`. */

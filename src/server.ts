@@ -3,11 +3,12 @@ import { Call, type CallHost } from './call';
 import type { EndReason, Engine, EngineConfig, EngineEvent, RemoteAddress, Wire, WireFormat } from './engine/contract';
 import { selectEngine, type EngineChoice, type EngineInfo } from './engine/select';
 import { AudioSocketError, ErrorCode } from './errors';
-import { outputRate, resolveFormat, wireCodec, type AudioFormat } from './format';
+import { appFormat, outputRate, resolveFormat, wireCodec, type AudioFormat } from './format';
 import type { ConnectionRateLimit } from './net/rate-limit';
 import { MAX_PAYLOAD } from './protocol/encode';
 import { kindForSampleRate } from './protocol/kind';
 
+/** Options of {@link AudioSocketServer}; all optional. Reference with ranges: docs/api.md. */
 export interface ServerOptions {
   /** `auto` (default): native when its binary loads, else TypeScript. `native` fails without it. */
   engine?: EngineChoice;
@@ -39,6 +40,17 @@ export interface ServerOptions {
    * explicitly, depends on it: the default format sends 0x10 whatever the version.
    */
   asteriskVersion?: string;
+  /**
+   * Chooses a call's own format from its UUID and peer, when calls differ in what their
+   * handlers read and write (one goes to a 16 kHz recogniser, another to a 24 kHz stereo TTS):
+   * return a format (missing fields come from `format`) or undefined for `format` itself. It
+   * runs as the call arrives, before any of its audio is converted, so the call's first frame
+   * is already in its format; `call.format` tells which it got. The wire is the server's
+   * whatever the call's format. A function that throws or returns a format no call can have
+   * ends that call (ERR_AUDIOSOCKET_HANDLER_FAILED, on the server's 'callError') and no 'call'
+   * event is emitted for it.
+   */
+  callFormat?: (call: { id: string; remote: RemoteAddress }) => Partial<AudioFormat> | undefined;
   /** Audio queued before playout starts, ms (default 40, 0-1000). Absorbs a writer's jitter. */
   prebufferMs?: number;
   /**
@@ -76,7 +88,7 @@ export interface ServerOptions {
   inboundQueueFrames?: number;
   /**
    * Caller audio per call the native engine holds while the JavaScript thread is too busy to
-   * take it, ms (default 5000; 100 to 600000). Past it newer frames are dropped until the thread
+   * take it, ms (default 5000; 100 to 600000), counted in frames of 20 ms, Asterisk's size. Past it newer frames are dropped until the thread
    * catches up, counted in `stats().inboundDropped`, with one ERR_AUDIOSOCKET_INBOUND_OVERFLOW
    * error per episode, so that a stalled or saturated application costs bounded memory. The
    * TypeScript engine reads sockets on that thread, so caller audio waits in the kernel instead.
@@ -84,6 +96,7 @@ export interface ServerOptions {
   inboundBacklogMs?: number;
 }
 
+/** Where {@link AudioSocketServer.listen} binds. */
 export interface ListenOptions {
   /** Default `127.0.0.1`: AudioSocket has no authentication, so expose it only on purpose. */
   host?: string;
@@ -91,11 +104,13 @@ export interface ListenOptions {
   port?: number;
 }
 
+/** How {@link AudioSocketServer.close} ends the calls in progress. */
 export interface CloseOptions {
   /** How long queued audio may keep playing before every call is hung up, ms (default 0). */
   drainMs?: number;
 }
 
+/** The events of {@link AudioSocketServer}, with their arguments. */
 export interface ServerEvents {
   /** A new call, after its UUID. */
   call: [call: Call];
@@ -111,6 +126,7 @@ export interface ServerEvents {
   callError: [error: AudioSocketError, call: Call];
   /** A call ended. */
   callEnd: [call: Call, reason: EndReason];
+  /** close() finished: every connection is closed. */
   close: [];
 }
 
@@ -134,10 +150,13 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
   readonly sampleRate: number;
   /** What every call's frames carry on their way to Asterisk. */
   readonly wireFormat: WireFormat;
+  /** The `inboundQueueFrames` option in force. */
   readonly inboundQueueFrames: number;
+  /** The `highWaterMs` option in force, ms. */
   readonly highWaterMs: number;
   /** A warning about the configuration, still to be given (with the first call). */
   #configWarning: AudioSocketError | null;
+  #callFormat: ServerOptions['callFormat'];
   #calls = new Map<number, Call>();
   #backlog: Call[] = [];
   #acceptors: Array<{ resolve: (call: Call) => void; reject: (error: Error) => void }> = [];
@@ -150,6 +169,10 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
     this.sampleRate = config.sampleRate;
     this.wireFormat = Object.freeze({ kind: kindForSampleRate(config.outputRate)!, sampleRate: config.outputRate, codec: wireCodec(config.wire) });
     this.#configWarning = warning;
+    if (options.callFormat !== undefined && typeof options.callFormat !== 'function') {
+      throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, 'callFormat must be a function');
+    }
+    this.#callFormat = options.callFormat;
     this.highWaterMs = config.highWaterMs;
     this.inboundQueueFrames = intOption('inboundQueueFrames', options.inboundQueueFrames, 250, 1, 1_000_000);
     const { engine, info } = selectEngine(options.engine ?? 'auto', config, this.#dispatch);
@@ -162,6 +185,7 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
     return this.#calls.values();
   }
 
+  /** How many calls are in progress. */
   get callCount(): number {
     return this.#calls.size;
   }
@@ -173,6 +197,7 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
     return this.driver.listen(host, port);
   }
 
+  /** The bound address, or null before listen() and after close(). */
   address(): { address: string; port: number; family: string } | null {
     return this.driver.address();
   }
@@ -234,7 +259,7 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
         continue;
       }
       if (event.type === 'call') {
-        this.#newCall(new Call(this, event.call, event.id, event.remote, { ...event.wire, codec: this.wireFormat.codec }));
+        this.#openCall(event);
         continue;
       }
       const call = this.#calls.get(event.call);
@@ -242,6 +267,30 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
       this.#deliver(call, event);
     }
   };
+
+  /** Settles a new call's format, lets its audio flow, and hands it to the application. */
+  #openCall({ call: handle, id, remote, wire }: Extract<EngineEvent, { type: 'call' }>): void {
+    const wireFormat = { ...wire, codec: this.wireFormat.codec };
+    let format = this.format;
+    try {
+      if (this.#callFormat) format = appFormat(this.#callFormat({ id, remote }), this.format);
+    } catch (cause) {
+      const call = new Call(this, handle, id, remote, wireFormat, this.format);
+      this.#calls.set(handle, call);
+      const error = new AudioSocketError(ErrorCode.HANDLER_FAILED, `callFormat failed for call ${id}: ${String(cause)}`, { cause });
+      this.driver.hangup(handle, 'error', error);
+      this.emit('callError', error, call);
+      return;
+    }
+    const own = format.sampleRate !== this.format.sampleRate || format.channels !== this.format.channels;
+    try {
+      this.driver.open(handle, own ? format : null);
+    } catch (error) {
+      // A call that ended in the batch that started it: its 'end' follows, as for any call.
+      if (!(error instanceof AudioSocketError && error.code === ErrorCode.CALL_ENDED)) throw error;
+    }
+    this.#newCall(new Call(this, handle, id, remote, wireFormat, format));
+  }
 
   #newCall(call: Call): void {
     if (this.#configWarning) {

@@ -90,23 +90,31 @@ describe.each(ENGINES)('CLI with the %s engine', (engine) => {
     await client.hangup();
   });
 
-  it('/metrics, /healthz and /ready answer; SIGTERM drains (ready 503), hangs up every call, exits 0', async () => {
-    serving = await startServe(['--port', '0', '--engine', engine, '--metrics', '0', '--drain-ms', '3000', '--play', inputWav(16000).file]);
+  it('/metrics, /healthz and /ready answer; SIGTERM drains (ready 503): 20 calls mid-prompt each play it to the end, get 0x00; exit 0', async () => {
+    const prompt = inputWav(16000); // 2 s, shorter than the drain
+    serving = await startServe(['--port', '0', '--engine', engine, '--metrics', '0', '--drain-ms', '3000', '--play', prompt.file]);
     const base = `http://127.0.0.1:${serving.metricsPort}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
-    const client = await AudioSocketClient.connect({ port: serving.port, strict: true });
-    await until(() => client.received.length > 10, 'audio');
+    const clients = await Promise.all(Array.from({ length: 20 }, () => AudioSocketClient.connect({ port: serving!.port, strict: true })));
+    await until(() => clients.every((client) => client.received.length > 10), 'audio on every call');
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/^audiosocket_calls_active 1$/m);
-    expect(metrics).toMatch(/^audiosocket_calls_total 1$/m);
+    expect(metrics).toMatch(/^audiosocket_calls_active 20$/m);
+    expect(metrics).toMatch(/^audiosocket_calls_total 20$/m);
     expect(metrics).toMatch(/^audiosocket_frames_out_total \d+$/m);
     expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m);
     const stopped = serving.stop('SIGTERM');
     await until(() => serving!.output().includes('draining'), 'the drain to start');
     expect((await fetch(`${base}/ready`)).status).toBe(503);
-    const end = await client.closed;
-    expect(end.hangupReceived).toBe(true);
+    await expect(AudioSocketClient.connect({ port: serving.port })).rejects.toThrow(); // no new calls while draining
+    const ends = await Promise.all(clients.map((client) => client.closed));
+    // Every call: the queued prompt played to its end, then 0x00, and nothing Asterisk would hang up on.
+    expect(ends.filter((end) => !end.hangupReceived)).toEqual([]);
+    expect(ends.filter((end) => end.violation !== null)).toEqual([]);
+    for (const client of clients) {
+      const audio = Buffer.concat(client.received.map((f) => f.payload).filter((p) => p.some((b) => b !== 0)));
+      expect(audio.equals(bytesOf(prompt.pcm))).toBe(true);
+    }
     expect(await stopped).toBe(0);
   });
 });
@@ -123,6 +131,20 @@ describe('CLI bench', () => {
     expect(result.violations).toBe(0);
     expect(result.server.engine).toBe('js');
     expect(result.server.cpuPct).toBeGreaterThan(0);
+    expect(run.code).toBe(0);
+  });
+
+  it('soak mode samples the server RSS over the steady state and reports its growth', async () => {
+    const run = await runCli(['bench', '--calls', '10', '--duration', '5', '--ramp', '0.5', '--engine', 'js', '--rss-every', '0.5', '--warmup', '0', '--json']);
+    const { soak, frames } = JSON.parse(run.stdout);
+    expect(soak.samples.length).toBeGreaterThanOrEqual(4);
+    for (const [i, sample] of soak.samples.entries()) {
+      expect(sample.rssMb).toBeGreaterThan(10);
+      if (i > 0) expect(sample.framesSent).toBeGreaterThanOrEqual(soak.samples[i - 1].framesSent);
+      expect(sample.framesMissing).toBeLessThanOrEqual(sample.framesSent);
+    }
+    expect(soak.rssGrowthPct).toEqual(expect.any(Number));
+    expect(frames.lost).toBe(0);
     expect(run.code).toBe(0);
   });
 
@@ -152,6 +174,7 @@ describe('CLI arguments', () => {
     ['a rate with no kind', ['call', '127.0.0.1:9', '--rate', '22050'], /./],
     ['bench ramp longer than duration', ['bench', '--ramp', '20', '--duration', '10'], /--ramp must be shorter than --duration/],
     ['bench --pid without --target', ['bench', '--pid', '1'], /--pid and --metrics-url go with --target/],
+    ['bench --warmup without --rss-every', ['bench', '--warmup', '10'], /--warmup goes with --rss-every/],
   ];
   for (const [name, args, message] of bad) {
     it(`${name}: one clear line on stderr, exit code 2`, async () => {

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudioSocketServer, type AudioSocketClient, type AudioSocketError, type Call, type ClientOptions, type EngineName, type ServerOptions } from '../../src';
 import { Resampler, alaw, monoToStereo, resample, stereoToMono, ulaw, type G711Codec } from '../../src/dsp';
+import { connect } from 'node:net';
+import { FrameDecoder, encodeAudioFrames, encodeUuid, type Message } from '../../src/protocol';
 import { ENGINES, callAndClient, pattern, startServer, until, type Harness } from '../helpers/harness';
+
+const WIDE_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const ODD_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 
 /** A sine of `hz` at `amplitude`, `ms` long at `rate`. */
 function tone(rate: number, ms: number, hz = 440, amplitude = 16000): Int16Array {
@@ -167,6 +172,71 @@ describe.each(ENGINES)('%s engine: audio formats', (engine) => {
     const stats = call.stats();
     expect(clearedMs).toBeGreaterThan(900);
     expect(clearedMs + (stats.framesOut - stats.silenceFramesOut - 10) * 20).toBe(1000);
+  });
+
+  it('callFormat: a call gets its own format from its first frame, over the server wire; the others keep the server format', async () => {
+    const chosen: string[] = [];
+    h = await startServer(engine, {
+      callFormat: ({ id, remote }) => {
+        chosen.push(`${id} ${remote.address}`);
+        return id === WIDE_ID ? { sampleRate: 16000, channels: 2 } : undefined;
+      },
+    });
+    const calls: Call[] = [];
+    const frames: Int16Array[] = [];
+    h.server.on('call', (call) => {
+      calls.push(call);
+      if (call.id === WIDE_ID) call.on('audio', (pcm) => frames.push(pcm));
+    });
+    // The UUID and the first frames in one write: they reach the engine before the application
+    // has seen the call, so they must wait for its format instead of being converted to the server's.
+    const sent = pattern(8000 * 0.2, 11);
+    const socket = connect({ host: '127.0.0.1', port: h.port });
+    const received: Message[] = [];
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk) => decoder.feed(chunk, (message) => received.push(message)));
+    socket.write(Buffer.concat([encodeUuid(WIDE_ID), ...encodeAudioFrames(sent, 8000)]));
+    await until(() => calls.length === 1, 'the call');
+    const [wide] = calls as [Call];
+    expect(wide.format).toEqual({ sampleRate: 16000, channels: 2 });
+    expect(wide.wireFormat).toEqual(h.server.wireFormat);
+    await until(() => frames.length === 10, '10 frames');
+    expect(frames.every((f) => f.length === 640)).toBe(true);
+    expect(concatSamples(frames)).toEqual(monoToStereo(streamed(sent, 8000, 16000)));
+
+    expect(() => wide.write(Int16Array.of(1, 2, 3))).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' }));
+    expect(await wide.play(monoToStereo(tone(16000, 200, 1000)))).toEqual({ completed: true, reason: 'played', unplayedMs: 0 });
+    const audio = () => received.filter((m) => m.type === 'audio' && !m.payload.every((b) => b === 0));
+    await until(() => audio().length >= 10, 'the tone at 8 kHz');
+    expect(audio().every((m) => m.type === 'audio' && m.kind === 0x10 && m.payload.length === 320)).toBe(true);
+
+    const { call: plain } = await callAndClient(h);
+    expect(plain.format).toEqual(h.server.format);
+    expect(chosen).toEqual([`${WIDE_ID} 127.0.0.1`, `${plain.id} 127.0.0.1`]);
+    socket.destroy();
+  });
+
+  it('callFormat that throws or chooses a format no call can have ends that call only, with a typed error', async () => {
+    h = await startServer(engine, {
+      callFormat: ({ id }) => {
+        if (id === WIDE_ID) throw new Error('no such customer');
+        return id === ODD_ID ? { sampleRate: 9000 } : undefined;
+      },
+    });
+    const failures: Array<[string, string]> = [];
+    h.server.on('callError', (error, call) => failures.push([error.code, call.id]));
+    const calls: Call[] = [];
+    h.server.on('call', (call) => calls.push(call));
+    const wide = await h.connect({ id: WIDE_ID });
+    const odd = await h.connect({ id: ODD_ID });
+    expect((await wide.closed).hangupReceived).toBe(true);
+    expect((await odd.closed).hangupReceived).toBe(true);
+    expect(failures).toEqual([
+      ['ERR_AUDIOSOCKET_HANDLER_FAILED', WIDE_ID],
+      ['ERR_AUDIOSOCKET_HANDLER_FAILED', ODD_ID],
+    ]);
+    const { call } = await callAndClient(h);
+    expect(calls).toEqual([call]);
   });
 
   it("asteriskVersion '20.16' with a 16 kHz app: 0x10 frames at 8 kHz, resampled exactly, and one warning for the server", async () => {

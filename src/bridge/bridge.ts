@@ -11,6 +11,7 @@ import { leftChannel, Playback } from './playback';
 import { TwilioDialect } from './twilio';
 import { Upstream } from './upstream';
 
+/** The events of a {@link Bridge}, with their arguments. */
 export interface BridgeEvents {
   /** A connection to the service opened (its greeting is sent); `reconnected` after the first. */
   connect: [info: { reconnected: boolean }];
@@ -31,7 +32,9 @@ export interface BridgeEvents {
   close: [];
 }
 
+/** A bridge's counters: `bridge.stats()`. */
 export interface BridgeStats {
+  /** Whether a connection to the service is open. */
   connected: boolean;
   /** Connections opened so far (1 + reconnections). */
   connections: number;
@@ -45,6 +48,7 @@ export interface BridgeStats {
 
 /** What the service receives. */
 export interface BridgeStreamFormat {
+  /** L16 (signed 16-bit little-endian, audio_stream) or mu-law (Twilio). */
   encoding: 'L16' | 'audio/x-mulaw';
   /** Hz. */
   sampleRate: number;
@@ -106,10 +110,12 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     this.#connection.start();
   }
 
+  /** Whether a connection to the service is open. */
   get connected(): boolean {
     return this.#connection.connected;
   }
 
+  /** Whether sending audio is paused (pause()). */
   get paused(): boolean {
     return this.#paused;
   }
@@ -131,6 +137,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     this.#paused = true;
   }
 
+  /** Sends audio again after pause(). */
   resume(): void {
     this.#assertOpen('resume');
     this.#paused = false;
@@ -166,6 +173,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
     return this.#stopping;
   }
 
+  /** The bridge's counters now. */
   stats(): BridgeStats {
     const { backlog } = this.#connection;
     return {

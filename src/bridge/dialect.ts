@@ -3,6 +3,7 @@ import type { Outgoing } from './connection';
 
 /** What the service's `streamAudio` message was, once queued for the caller (the `play` event). */
 export interface BridgePlayInfo {
+  /** How the service sent it: raw L16 mono, or a WAV file. */
   audioDataType: 'raw' | 'wav';
   /** The rate the audio came at, Hz (converted to the call's rate for playout). */
   sampleRate: number;

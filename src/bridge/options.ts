@@ -60,6 +60,7 @@ export interface BridgeTwilioOptions {
   accountSid?: string;
 }
 
+/** Options of {@link bridgeToWebSocket}; all optional. Reference with ranges: docs/api.md. */
 export interface BridgeOptions {
   /** The service's protocol (default `audio_stream`, FreeSWITCH mod_audio_stream's). */
   dialect?: BridgeDialect;
@@ -77,9 +78,11 @@ export interface BridgeOptions {
    * 500, as STREAM_BUFFER_SIZE). Larger frames mean fewer messages and more latency.
    */
   bufferMs?: number;
+  /** Twilio Media Streams settings (dialect `twilio`). */
   twilio?: BridgeTwilioOptions;
   /** Extra HTTP headers of the WebSocket upgrade request (authentication, tenant, tracing). Default none. */
   headers?: Record<string, string>;
+  /** TLS for `wss:` URLs (mod_audio_stream's STREAM_TLS_* settings). */
   tls?: BridgeTlsOptions;
   /** Limit on opening a connection (TCP, TLS and the HTTP upgrade), ms (default 5000, 100-120000). */
   connectTimeoutMs?: number;

@@ -29,6 +29,9 @@ export const BENCH_USAGE = `usage: audiosocket bench [options]
   --target HOST:PORT   measure a running server instead of starting one
   --pid PID            with --target: the server's process, for CPU % and RSS
   --metrics-url URL    with --target and --mode listen: the server's /metrics, to count frames received
+  --rss-every S        soak: sample the server's RSS and the loss every S seconds of the steady
+                       state, print the timeline and the RSS growth after --warmup
+  --warmup S           soak: seconds of the steady state before the RSS baseline (default 60)
   --json               print the result as one JSON object
 Exit code 1 when calls failed, frames were lost or a server broke Asterisk's reader rules.`;
 
@@ -46,6 +49,8 @@ const OPTIONS = {
   target: { type: 'string' },
   pid: { type: 'string' },
   'metrics-url': { type: 'string' },
+  'rss-every': { type: 'string' },
+  warmup: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -73,8 +78,31 @@ export interface BenchResult {
   echoLatencyMs: { p50: number; p99: number; max: number; count: number } | null;
   arrivalGapMs: { p50: number; p99: number; max: number; count: number };
   server: { engine: string | null; pid: number | null; cpuPct: number | null; rssMb: number | null; rssPeakMb: number | null; underruns: number | null };
+  /** With --rss-every: the server's RSS and the frames so far, over the steady state. */
+  soak: SoakReport | null;
   generator: { sendLatenessMs: { p50: number; p99: number; max: number; count: number }; cpuPct: number };
   violations: number;
+}
+
+export interface SoakSample {
+  /** Seconds since every call was up. */
+  atS: number;
+  rssMb: number;
+  framesSent: number;
+  /** Frames sent and not (yet) echoed or counted: in flight, or lost. */
+  framesMissing: number;
+}
+
+export interface SoakReport {
+  everyS: number;
+  warmupS: number;
+  samples: SoakSample[];
+  /**
+   * RSS growth over the steady state after the warm-up, %: the mean of its last quarter of
+   * samples against the mean of its first quarter (means, so that one collection does not
+   * decide it).
+   */
+  rssGrowthPct: number | null;
 }
 
 /** `audiosocket bench`: N simulated calls against a server; prints loss, latency, pacing and cost. */
@@ -94,6 +122,9 @@ export async function bench(args: string[]): Promise<number> {
   const caller = oneOf('caller', values.caller, ['talk', 'silent'] as const, 'talk');
   if (caller === 'silent' && mode !== 'play') throw new UsageError('--caller silent goes with --mode play (nothing to echo or count otherwise)');
   if ((values.pid || values['metrics-url']) && !values.target) throw new UsageError('--pid and --metrics-url go with --target');
+  const rssEveryS = values['rss-every'] === undefined ? null : num('rss-every', values['rss-every'], 0, 0.1, 86_400);
+  const warmupS = num('warmup', values.warmup, 60, 0, 86_400);
+  if (values.warmup !== undefined && rssEveryS === null) throw new UsageError('--warmup goes with --rss-every');
 
   const server = values.target
     ? { ...hostPort(values.target, '--target'), pid: values.pid ? int('pid', values.pid, 0, 1, 2 ** 31) : null, engine: null, metricsUrl: values['metrics-url'] ?? null, child: null }
@@ -141,11 +172,16 @@ export async function bench(args: string[]): Promise<number> {
     let rssPeak = 0;
     const rssSampler = setInterval(() => (rssPeak = Math.max(rssPeak, server.pid ? (sampleProcess(server.pid)?.rss ?? 0) : 0)), 500);
     let steadyTo: ProcessSample | null = null;
+    const soak = rssEveryS === null ? null : new SoakRecorder(rssEveryS, warmupS, server.pid, generator, mode);
     await waitUntil(() => {
-      if (!steadyTo && generator.finished > 0) steadyTo = server.pid ? sampleProcess(server.pid) : null;
+      if (!steadyTo && generator.finished > 0) {
+        steadyTo = server.pid ? sampleProcess(server.pid) : null;
+        soak?.stop();
+      }
       return generator.active === 0 && generator.connected + generator.failed >= calls;
     });
     steadyTo ??= server.pid ? sampleProcess(server.pid) : null;
+    soak?.stop();
     clearInterval(rssSampler);
     if (progress) clearInterval(progress), process.stderr.write('\r\x1b[K');
     const generatorEnd = sampleProcess()!;
@@ -184,6 +220,7 @@ export async function bench(args: string[]): Promise<number> {
         rssPeakMb: server.pid ? mb(rssPeak) : null,
         underruns,
       },
+      soak: soak?.report() ?? null,
       generator: { sendLatenessMs: generator.sendLateness.summary(), cpuPct: Math.round(cpuPercent(generatorStart, generatorEnd) * 10) / 10 },
       violations: generator.violations,
     };
@@ -280,6 +317,46 @@ function metric(url: string, name: string): Promise<number> {
   });
 }
 
+/** Soak mode: the server's RSS and the frames still missing, every few seconds of the steady state. */
+class SoakRecorder {
+  readonly #samples: SoakSample[] = [];
+  readonly #timer: NodeJS.Timeout;
+  readonly #started = performance.now();
+
+  constructor(
+    readonly everyS: number,
+    readonly warmupS: number,
+    pid: number | null,
+    generator: LoadGenerator,
+    mode: Mode,
+  ) {
+    this.#timer = setInterval(() => {
+      const rss = pid ? sampleProcess(pid)?.rss : undefined;
+      if (rss === undefined) return;
+      const answered = mode === 'play' ? generator.framesPlayed : generator.framesEchoed;
+      this.#samples.push({
+        atS: Math.round((performance.now() - this.#started) / 100) / 10,
+        rssMb: Math.round((rss / 1048576) * 10) / 10,
+        framesSent: generator.framesSent,
+        framesMissing: mode === 'listen' ? 0 : Math.max(0, generator.framesSent - answered),
+      });
+    }, everyS * 1000);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  report(): SoakReport {
+    const warm = this.#samples.filter((s) => s.atS >= this.warmupS).map((s) => s.rssMb);
+    const quarter = Math.floor(warm.length / 4);
+    const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+    const [first, last] = [mean(warm.slice(0, quarter)), mean(warm.slice(-quarter))];
+    const rssGrowthPct = quarter > 0 ? Math.round(((last - first) / first) * 1000) / 10 : null;
+    return { everyS: this.everyS, warmupS: this.warmupS, samples: this.#samples, rssGrowthPct };
+  }
+}
+
 function waitUntil(predicate: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     const check = () => (predicate() ? resolve() : setTimeout(check, 20));
@@ -306,7 +383,15 @@ function format(r: BenchResult): string {
     `  server     cpu ${r.server.cpuPct ?? 'n/a'} % of a core, rss ${r.server.rssMb ?? 'n/a'} MB (peak ${r.server.rssPeakMb ?? 'n/a'} MB), underruns ${r.server.underruns ?? 'n/a'}`,
     `  generator  cpu ${r.generator.cpuPct} %, send lateness p50 ${r.generator.sendLatenessMs.p50} ms, p99 ${r.generator.sendLatenessMs.p99} ms, max ${r.generator.sendLatenessMs.max} ms`,
     `  violations ${r.violations}`,
+    ...(r.soak ? soakLines(r.soak) : []),
   ]
     .filter((line) => line !== null)
     .join('\n');
+}
+
+function soakLines(soak: SoakReport): string[] {
+  return [
+    `  soak       rss every ${soak.everyS} s; growth after ${soak.warmupS} s of warm-up: ${soak.rssGrowthPct ?? 'n/a'} %`,
+    ...soak.samples.map((s) => `    t ${s.atS} s  rss ${s.rssMb} MB  sent ${s.framesSent}  not yet answered ${s.framesMissing}`),
+  ];
 }

@@ -76,7 +76,9 @@ export async function call(args: string[]): Promise<number> {
     client.sendDtmf(digit);
     await sleep(100);
   }
-  await Promise.race([sleep(lingerMs), client.closed]);
+  const linger = new AbortController();
+  await Promise.race([sleep(lingerMs, linger.signal), client.closed]);
+  linger.abort(); // a hang-up ended the wait: the timer must not keep the process alive
   const end = hungUp ? await client.closed : await client.hangup();
 
   const gaps = new Histogram();
@@ -138,6 +140,9 @@ function fit(audio: Int16Array, samples: number): Int16Array {
   return out;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()));
+  });
 }

@@ -113,20 +113,9 @@ export async function serve(args: string[]): Promise<void> {
   });
   server.on('reject', (error, remote) => log(`refused ${remote.address}:${remote.port}: ${error.code}: ${error.message}`));
 
-  const address = await server.listen({ host: values.host ?? '127.0.0.1', port: int('port', values.port, 9092, 0, 65535) });
-  const metrics = values.metrics
-    ? await startMetrics({ host: values['metrics-host'] ?? '127.0.0.1', port: int('metrics', values.metrics, 0, 0, 65535), counters, ready: () => !draining })
-    : null;
-  console.log(
-    `listening on ${address.address}:${address.port} (${server.engine.name} engine: ${server.engine.reason})` +
-      (metrics ? `; metrics on ${values['metrics-host'] ?? '127.0.0.1'}:${metrics.port}` : '') +
-      `; pid ${process.pid}`,
-  );
-  if (!values.quiet) status.start(process.stderr.isTTY ? 1000 : 10_000);
-  const stallMs = int('stall-ms', values['stall-ms'], 0, 0, 60_000);
-  const stall = stallMs > 0 ? setInterval(() => busyWait(stallMs), int('stall-every-ms', values['stall-every-ms'], 2000, 1, 3_600_000)) : null;
-
-  await new Promise<void>((resolve) => {
+  // Signals are handled from before the address is printed: whoever waits for that line may
+  // signal at once, and must get a drain, not a kill.
+  const closed = new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       if (draining) {
         log(`${signal} again: hanging up every call now`);
@@ -140,6 +129,20 @@ export async function serve(args: string[]): Promise<void> {
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
+  const address = await server.listen({ host: values.host ?? '127.0.0.1', port: int('port', values.port, 9092, 0, 65535) });
+  const metrics = values.metrics
+    ? await startMetrics({ host: values['metrics-host'] ?? '127.0.0.1', port: int('metrics', values.metrics, 0, 0, 65535), counters, ready: () => !draining })
+    : null;
+  console.log(
+    `listening on ${address.address}:${address.port} (${server.engine.name} engine: ${server.engine.reason})` +
+      (metrics ? `; metrics on ${values['metrics-host'] ?? '127.0.0.1'}:${metrics.port}` : '') +
+      `; pid ${process.pid}`,
+  );
+  if (!values.quiet) status.start(process.stderr.isTTY ? 1000 : 10_000);
+  const stallMs = int('stall-ms', values['stall-ms'], 0, 0, 60_000);
+  const stall = stallMs > 0 ? setInterval(() => busyWait(stallMs), int('stall-every-ms', values['stall-every-ms'], 2000, 1, 3_600_000)) : null;
+
+  await closed;
   if (stall) clearInterval(stall);
   status.stop();
   metrics?.server.close();

@@ -22,6 +22,7 @@ export type G711Law = 'ulaw' | 'alaw';
 
 /** Encoder and decoder of one G.711 law. Codes are bytes 0-255; samples signed 16-bit PCM. */
 export interface G711Codec {
+  /** Which law this codec is. */
   readonly law: G711Law;
   /** The code of one sample (`x` is truncated to a signed 16-bit integer). */
   encodeSample(x: number): number;

@@ -220,7 +220,10 @@ export class Resampler {
     let written = 0;
     for (;;) {
       written = this.#emit(output, written, output.length);
-      if (written === output.length || read === input.length) break;
+      // With the output full, input is still taken while no output is pending: input too short
+      // to make an output (1 sample at 48 kHz to 8 kHz) must not be left unread by a caller that
+      // sized the output with outputLength(), or it is lost.
+      if (read === input.length || (written === output.length && this.#next < this.#fill)) break;
       read += this.#take(input, read);
     }
     result.read = read;

@@ -6,8 +6,10 @@
  * one array, so a native engine crosses into JavaScript once per tick, not once per frame.
  */
 import type { AudioSocketError } from '../errors';
+import type { AudioFormat } from '../format';
 import type { ConnectionRateLimit } from '../net/rate-limit';
 
+/** The two engines: `native` (Rust, through napi-rs) and `js` (TypeScript, on node:net). */
 export type EngineName = 'native' | 'js';
 
 /** How a call ended. */
@@ -23,9 +25,13 @@ export type EndReason =
   /** server.close(). */
   | 'server-close';
 
+/** The peer of a connection. */
 export interface RemoteAddress {
+  /** Its IP address. */
   address: string;
+  /** Its TCP port. */
   port: number;
+  /** Its address family. */
   family: 'IPv4' | 'IPv6';
 }
 
@@ -125,6 +131,7 @@ export interface ClearResult {
   marks: CancelledMark[];
 }
 
+/** A call's counters: `call.stats()` and `end.stats`. */
 export interface CallStats {
   /** Audio frames received from Asterisk. */
   framesIn: number;
@@ -158,6 +165,15 @@ export interface Engine {
    * (each gets 0x00) and releases everything. Resolves when all is closed.
    */
   close(drainMs: number): Promise<void>;
+  /**
+   * Lets a call's caller audio flow to the application, converted to `format` (null: the
+   * server's), which is also what its writes are read as. Until then the engine holds the
+   * call's caller audio (at most inboundBacklogMs), so that no frame is ever converted to a
+   * format the application did not choose. The facade opens every call as it delivers its
+   * 'call' event. Throws INVALID_ARGUMENT when the call is open already or for a format no call
+   * can have (BAD_SAMPLE_RATE for its rate), CALL_ENDED after the end.
+   */
+  open(call: number, format: AudioFormat | null): void;
   /**
    * Queues PCM in the app format (config.sampleRate, interleaved pairs when config.channels is
    * 2) for paced playout; returns the queue depth after it, ms. Throws QUEUE_FULL past

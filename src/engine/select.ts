@@ -4,9 +4,12 @@ import type { Engine, EngineConfig, EngineName, EngineSink } from './contract';
 import { JsEngine } from './js/engine';
 import { NativeEngine } from './native/engine';
 
+/** The `engine` option: `auto` picks native where its binary loads, else js. */
 export type EngineChoice = 'auto' | EngineName;
 
+/** Which engine a server runs (`server.engine`), and why. */
 export interface EngineInfo {
+  /** `native` (Rust) or `js` (TypeScript). */
   name: EngineName;
   /** Why this engine: where the native binary came from, or why it could not be used. */
   reason: string;

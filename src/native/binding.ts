@@ -66,6 +66,7 @@ export interface NativeServer {
   dispose(): void;
   takeBatch(): NativeBatch | null;
   /** Copies `pcm` into the call's playout queue; returns the queue depth, ms. */
+  open(call: number, format?: { sampleRate: number; channels: number }): void;
   write(call: number, pcm: Int16Array): number;
   mark(call: number, mark: number): void;
   clear(call: number): ClearResult;

@@ -6,7 +6,9 @@ import { NATIVE_ABI_VERSION, type NativeBinding } from './binding';
 /** Where the loader looked, in order. */
 export type NativeSource = 'env' | 'local' | 'prebuilds' | 'package';
 
+/** One place the native loader tried, and why it was not used. */
 export interface LoadAttempt {
+  /** Which kind of place. */
   source: NativeSource;
   /** The file or package tried. */
   target: string;
@@ -14,6 +16,7 @@ export interface LoadAttempt {
   error: string;
 }
 
+/** What {@link loadNative} found. */
 export interface NativeLoadResult {
   /** The binding, or `null` when the TypeScript engine must be used. */
   binding: NativeBinding | null;

@@ -2,6 +2,7 @@ import { AudioSocketError, ErrorCode } from '../errors';
 import { HEADER_LENGTH, MAX_PAYLOAD } from './encode';
 import { parseMessage, type Message } from './message';
 
+/** Options of {@link FrameDecoder} and {@link readMessages}. */
 export interface FrameDecoderOptions {
   /**
    * Longest payload accepted, in bytes (1-65535, default 65535). A header announcing more fails
@@ -26,6 +27,7 @@ const enum State {
  * an oversize header the decoder stays failed and rethrows the same error.
  */
 export class FrameDecoder {
+  /** The longest payload accepted, bytes. */
   readonly maxPayload: number;
   #state = State.Header;
   #header = new Uint8Array(HEADER_LENGTH);
@@ -43,8 +45,9 @@ export class FrameDecoder {
     this.maxPayload = maxPayload;
   }
 
-  /** Bytes held for a message not yet complete. */
+  /** Bytes held for a message not yet complete: 0 between messages and after a failure. */
   get buffered(): number {
+    if (this.#state === State.Failed) return 0;
     return this.#state === State.Header ? this.#headerBytes : HEADER_LENGTH + this.#payloadBytes;
   }
 

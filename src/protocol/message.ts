@@ -9,6 +9,7 @@ export const DTMF_DIGITS = '0123456789*#ABCD';
 const FORK_DTMF_LENGTH = 6;
 
 interface Base<T extends string> {
+  /** What the message is; narrows the {@link Message} union. */
   readonly type: T;
   /** The kind byte as received. */
   readonly kind: number;
@@ -16,12 +17,16 @@ interface Base<T extends string> {
   readonly payload: Uint8Array;
 }
 
+/** 0x00: the end of the call. */
 export interface HangupMessage extends Base<'hangup'> {}
+/** 0x01: the call's UUID, Asterisk's first message. */
 export interface UuidMessage extends Base<'uuid'> {
   /** Canonical lower-case 8-4-4-4-12 string. */
   readonly id: string;
 }
+/** An empty 0x02 (the Go library's silence). */
 export interface SilenceMessage extends Base<'silence'> {}
+/** A DTMF digit: Asterisk's 0x03, or the CyCoreSystems fork's 0x02. */
 export interface DtmfMessage extends Base<'dtmf'> {
   /** One of `0-9 * # A-D`. */
   readonly digit: string;
@@ -30,10 +35,12 @@ export interface DtmfMessage extends Base<'dtmf'> {
   /** Fork DTMF (kind 0x02) only: duration in milliseconds. */
   readonly durationMs?: number;
 }
+/** Audio, kinds 0x10-0x18. */
 export interface AudioMessage extends Base<'audio'> {
   /** Hz, from the kind. On the Dial() path 0x10 may carry ulaw/alaw: the payload is then one byte per sample. */
   readonly sampleRate: number;
 }
+/** 0xff: an error (declared; Asterisk never sends it). */
 export interface ErrorMessage extends Base<'error'> {
   /** First payload byte (Go library: 1 hangup, 2 frame forwarding, 4 memory), or `null` if empty. */
   readonly code: number | null;
@@ -42,9 +49,11 @@ export interface ErrorMessage extends Base<'error'> {
 export interface UnknownMessage extends Base<'unknown'> {}
 /** A known kind whose payload is malformed; the stream itself is still in sync. */
 export interface InvalidMessage extends Base<'invalid'> {
+  /** What is wrong with the payload (BAD_UUID, BAD_DTMF). */
   readonly error: ErrorCode;
 }
 
+/** Any AudioSocket message, told apart by `type`. */
 export type Message =
   | HangupMessage
   | UuidMessage
@@ -55,6 +64,7 @@ export type Message =
   | UnknownMessage
   | InvalidMessage;
 
+/** The `type` of each kind of {@link Message}. */
 export type MessageType = Message['type'];
 
 function isDtmfDigit(byte: number | undefined): boolean {

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::config::EngineConfig;
 use crate::error::{Code, EngineError};
 use crate::events::{CallHandle, ClearResult, EndReason};
+use crate::format::AppFormat;
 use crate::playout::Playout;
 
 /// Counters of a call (contract.ts `CallStats`).
@@ -55,6 +56,8 @@ pub struct CallState {
     pub ended: bool,
     /// Set by [`SharedCall::request_hangup`], taken by the engine's thread.
     pub hangup: Option<HangupRequest>,
+    /// What the application reads and writes on this call.
+    pub format: AppFormat,
 }
 
 /// A call as seen from both threads.
@@ -74,6 +77,8 @@ pub struct SharedCall {
     inbound_dropped: AtomicU64,
     /// Mirrors `CallState::ended`, so the receive path can drop audio without the mutex.
     ended: AtomicBool,
+    /// The application has seen the call and settled its format: caller audio may flow.
+    opened: AtomicBool,
 }
 
 impl SharedCall {
@@ -86,11 +91,13 @@ impl SharedCall {
                 stats: CallStats::default(),
                 ended: false,
                 hangup: None,
+                format: config.app_format(),
             }),
             frames_in: AtomicU64::new(0),
             frames_in_taken: AtomicU64::new(0),
             inbound_dropped: AtomicU64::new(0),
             ended: AtomicBool::new(false),
+            opened: AtomicBool::new(false),
         }
     }
 
@@ -116,6 +123,33 @@ impl SharedCall {
     /// Whether the call has ended (or is ending); cheap, for the receive path.
     pub fn has_ended(&self) -> bool {
         self.ended.load(Ordering::Acquire)
+    }
+
+    /// Lets caller audio flow to the application, in `format` (`None`: the server's). Until
+    /// then the engine holds what arrives, so that no frame is ever converted to a format the
+    /// application did not ask for.
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`; `INVALID_ARGUMENT` when the call was opened already, or for a format no
+    /// call can have (also `BAD_SAMPLE_RATE`).
+    pub fn open(&self, format: Option<AppFormat>, config: &EngineConfig) -> Result<(), EngineError> {
+        let mut state = self.live()?;
+        if self.is_opened() {
+            let message = format!("call {} is open already", self.handle);
+            return Err(EngineError::new(Code::InvalidArgument, message));
+        }
+        if let Some(format) = format {
+            state.playout = Playout::new(&config.with_app_format(format)?);
+            state.format = format;
+        }
+        self.opened.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Whether [`SharedCall::open`] has happened.
+    pub fn is_opened(&self) -> bool {
+        self.opened.load(Ordering::Acquire)
     }
 
     /// Counts a frame received; returns the count.

@@ -3,7 +3,7 @@
 
 use crate::allow::AllowList;
 use crate::error::{Code, EngineError};
-use crate::format::{Wire, APP_RATES};
+use crate::format::{AppFormat, Wire, APP_RATES};
 use crate::protocol::Kind;
 use crate::rate_limit::RateLimit;
 
@@ -63,6 +63,31 @@ impl EngineConfig {
     pub fn inbound_backlog_frames(&self) -> u64 {
         let frame_ms = crate::clock::PERIOD.as_millis() as u64;
         u64::from(self.inbound_backlog_ms).div_ceil(frame_ms)
+    }
+
+    /// The server's app format: every call's unless it is opened with its own.
+    #[must_use]
+    pub fn app_format(&self) -> AppFormat {
+        AppFormat {
+            sample_rate: self.sample_rate,
+            channels: self.channels,
+        }
+    }
+
+    /// These settings with another app format, for a call opened with its own.
+    ///
+    /// # Errors
+    ///
+    /// `BAD_SAMPLE_RATE` or `INVALID_ARGUMENT` for a format no call can have.
+    pub fn with_app_format(&self, format: AppFormat) -> Result<EngineConfig, EngineError> {
+        let config = EngineConfig {
+            sample_rate: format.sample_rate,
+            channels: format.channels,
+            allow: AllowList::default(), // only the listener uses it
+            ..self.clone()
+        };
+        config.validate()?;
+        Ok(config)
     }
 
     /// The kind of the frames sent.

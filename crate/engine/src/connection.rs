@@ -86,9 +86,20 @@ pub(crate) struct Connection {
     inbound: Option<Inbound>,
     /// With `wire: 'auto'`, once a call: watches for G.711 labelled 0x10.
     detector: Option<G711Detector>,
+    /// Caller audio that arrived before the application opened the call (so its format was not
+    /// settled yet): each frame's kind and its bytes in `held_bytes`.
+    held: Vec<(Kind, std::ops::Range<usize>)>,
+    held_bytes: Vec<u8>,
+    /// More arrived before the open than may be held: told once.
+    held_overflowing: bool,
+    /// The call has been opened and `inbound` converts to its format.
+    opened: bool,
     /// Caller audio is being dropped because the application is not taking it: the
     /// application was told when this began and is not told again until it ends.
     inbound_overflowing: bool,
+    /// Frames are being dropped because the peer is not reading what is sent: the application
+    /// was told when this began and is not told again until a frame goes out.
+    outbound_overflowing: bool,
     /// Bytes accepted for sending that the socket has not taken yet, oldest first.
     unsent: Vec<u8>,
     /// Send FIN once `unsent` is empty.
@@ -118,7 +129,12 @@ impl Connection {
             call: None,
             inbound: None,
             detector: None,
+            held: Vec::new(),
+            held_bytes: Vec::new(),
+            held_overflowing: false,
+            opened: false,
             inbound_overflowing: false,
+            outbound_overflowing: false,
             unsent: Vec::new(),
             shutdown_pending: false,
             read_closed: false,
@@ -392,13 +408,59 @@ impl Connection {
         if self.over_inbound_queue(call, frames, ctx) {
             return;
         }
+        if !self.open_if_opened(call, ctx) {
+            return self.hold(call, kind, payload, ctx);
+        }
+        self.deliver(call.handle, kind, payload, ctx);
+    }
+
+    /// Converts one frame of caller audio to the call's format and adds it to the batch.
+    fn deliver(&mut self, handle: CallHandle, kind: Kind, payload: &[u8], ctx: &mut Host) {
         let Some(inbound) = self.inbound.as_mut() else {
             return;
         };
         let scratch = &mut ctx.scratch;
-        ctx.batch.push_audio(call.handle, |pcm| {
-            inbound.convert(kind, payload, scratch, pcm)
-        });
+        ctx.batch
+            .push_audio(handle, |pcm| inbound.convert(kind, payload, scratch, pcm));
+    }
+
+    /// Whether caller audio may flow: once the application has opened the call, converts to its
+    /// format from then on and delivers what was held meanwhile.
+    fn open_if_opened(&mut self, call: &SharedCall, ctx: &mut Host) -> bool {
+        if self.opened {
+            return true;
+        }
+        if !call.is_opened() {
+            return false;
+        }
+        self.opened = true;
+        let format = call.lock().format;
+        if format != ctx.shared.config.app_format() {
+            let wire = ctx.shared.config.wire;
+            self.inbound = Some(Inbound::new(wire, format.sample_rate, format.channels));
+        }
+        let held = mem::take(&mut self.held);
+        let bytes = mem::take(&mut self.held_bytes);
+        for (kind, range) in held {
+            self.deliver(call.handle, kind, &bytes[range], ctx);
+        }
+        true
+    }
+
+    /// Keeps a frame that arrived before the call was opened; no more than the backlog allows
+    /// (the facade opens every call as soon as it sees it, so this is a few frames at most).
+    fn hold(&mut self, call: &SharedCall, kind: Kind, payload: &[u8], ctx: &mut Host) {
+        if self.held.len() as u64 >= ctx.shared.config.inbound_backlog_frames() {
+            call.count_inbound_dropped();
+            if !mem::replace(&mut self.held_overflowing, true) {
+                let message = "caller audio arrived before the call was opened, more than inboundBacklogMs of it: newer frames are dropped until it is";
+                self.warn(EngineError::new(Code::InboundOverflow, message), ctx);
+            }
+            return;
+        }
+        let start = self.held_bytes.len();
+        self.held_bytes.extend_from_slice(payload);
+        self.held.push((kind, start..self.held_bytes.len()));
     }
 
     /// Whether the frame numbered `received` must be dropped because `inboundBacklogMs` of
@@ -500,7 +562,17 @@ impl Connection {
             }
         };
         call.mark_ended(&mut state);
+        // Marks whose audio is all out but that no tick has reported yet (a mark on an empty
+        // queue, or while paused): reported now, or they would never be.
+        let mut reached = Vec::new();
+        state.playout.take_reached_marks(&mut reached);
         drop(state);
+        let handle = call.handle;
+        ctx.batch.events.extend(
+            reached
+                .into_iter()
+                .map(|mark| Event::Mark { call: handle, mark }),
+        );
         ctx.batch.events.push(Event::End {
             call: call.handle,
             reason,
@@ -530,7 +602,13 @@ impl Connection {
                 self.reject(error, true, ctx);
             }
             Phase::Closing if ctx.now >= self.deadline => self.dead = true,
-            Phase::Active => self.play(tick, late_ms, frame, marks, ctx),
+            Phase::Active => {
+                // Held audio goes out as soon as the call is opened, not with the next arrival.
+                if let Some(call) = self.call.clone() {
+                    self.open_if_opened(&call, ctx);
+                }
+                self.play(tick, late_ms, frame, marks, ctx);
+            }
             Phase::Handshake | Phase::Closing => {}
         }
     }
@@ -571,9 +649,8 @@ impl Connection {
         let played_out = self.draining && state.playout.queued_samples() == 0;
         drop(state);
 
-        if kind != FrameKind::Nothing && !dropped {
-            self.send_or_fail(frame.encode(), ctx);
-        }
+        // Reported before the frame is written: a write that fails ends the call, and nothing
+        // of a call may follow its end.
         let handle = call.handle;
         ctx.batch.events.extend(
             marks
@@ -582,6 +659,19 @@ impl Connection {
         );
         if drain {
             ctx.batch.events.push(Event::Drain { call: handle });
+        }
+        if kind != FrameKind::Nothing && !dropped {
+            self.outbound_overflowing = false;
+            self.send_or_fail(frame.encode(), ctx);
+        }
+        if kind != FrameKind::Nothing
+            && dropped
+            && !mem::replace(&mut self.outbound_overflowing, true)
+        {
+            let message = format!(
+                "the peer is not reading: over {MAX_UNSENT_BYTES} bytes unsent, frames are dropped until it reads again (stats().framesDropped)"
+            );
+            self.warn(EngineError::new(Code::OutboundOverflow, message), ctx);
         }
         if played_out && !self.dead {
             self.hangup(EndReason::ServerClose, None, ctx);

@@ -41,6 +41,9 @@ pub enum Code {
     /// Caller audio arrived faster than the application took it: frames past
     /// `inboundQueueFrames` were dropped (a warning, once per episode).
     InboundOverflow,
+    /// The peer stopped reading: frames past the unsent bound were dropped (a warning, once
+    /// per episode).
+    OutboundOverflow,
     /// An operation on a call that has ended.
     CallEnded,
     /// The connection failed (reset, write error).
@@ -71,6 +74,7 @@ impl Code {
             Code::UnexpectedMessage => "ERR_AUDIOSOCKET_UNEXPECTED_MESSAGE",
             Code::QueueFull => "ERR_AUDIOSOCKET_QUEUE_FULL",
             Code::InboundOverflow => "ERR_AUDIOSOCKET_INBOUND_OVERFLOW",
+            Code::OutboundOverflow => "ERR_AUDIOSOCKET_OUTBOUND_OVERFLOW",
             Code::CallEnded => "ERR_AUDIOSOCKET_CALL_ENDED",
             Code::Socket => "ERR_AUDIOSOCKET_SOCKET",
             Code::WireFormat => "ERR_AUDIOSOCKET_WIRE_FORMAT",

@@ -19,6 +19,16 @@ pub const APP_RATES: [u32; 11] = [
     8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 96000, 192000,
 ];
 
+/// What the application reads and writes for one call: PCM16 at `sample_rate`, `channels`
+/// interleaved (contract.ts `AudioFormat`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AppFormat {
+    /// Hz, one of [`APP_RATES`].
+    pub sample_rate: u32,
+    /// 1, or 2 (caller audio duplicated, written audio downmixed).
+    pub channels: u32,
+}
+
 /// How 0x10 frames are read and frames sent are encoded (contract.ts `EngineConfig.wire`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Wire {

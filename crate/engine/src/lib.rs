@@ -29,6 +29,9 @@ pub mod error;
 mod event_loop;
 pub mod events;
 pub mod format;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod outbound;
 pub mod playout;
 pub mod protocol;

@@ -270,6 +270,13 @@ impl Playout {
         FrameKind::Silence
     }
 
+    /// Appends to `marks` the marks whose audio has all been played but that no tick has
+    /// reported yet (one queued on an empty queue, or while paused): for the end of a call,
+    /// after [`clear`](Self::clear), when there is no next tick to report them.
+    pub fn take_reached_marks(&mut self, marks: &mut Vec<u32>) {
+        self.reach_marks(marks);
+    }
+
     fn reach_marks(&mut self, marks: &mut Vec<u32>) {
         while let Some(mark) = self.marks.front() {
             if mark.at > self.played {

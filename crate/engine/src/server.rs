@@ -13,12 +13,14 @@ use std::time::Duration;
 
 use mio::net::TcpListener;
 use mio::{Poll, Waker};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::call::{call_ended, CallStats, SharedCall};
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::event_loop::{EventLoop, WAKER};
 use crate::events::{Batch, CallHandle, ClearResult, EndReason, Notify, Outbox};
+use crate::format::AppFormat;
 
 /// What the application asks of the engine's thread, picked up when the waker fires.
 #[derive(Default, Debug)]
@@ -67,9 +69,39 @@ impl Shared {
     }
 }
 
+#[cfg(feature = "fuzzing")]
+impl Shared {
+    /// The shared state of a server with no thread and no listener, for the connection harness
+    /// of [`crate::fuzzing`].
+    pub(crate) fn for_fuzzing(config: EngineConfig, waker: Waker, notify: Box<dyn Notify>) -> Self {
+        Shared {
+            config,
+            calls: Mutex::new(HashMap::new()),
+            next_tick: AtomicU64::new(0),
+            commands: Mutex::new(Commands::default()),
+            waker,
+            outbox: Outbox::new(notify),
+        }
+    }
+}
+
 /// Locks a mutex whose data stays valid whatever panicked while it was held.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Connections the kernel queues for accept() (capped by net.core.somaxconn): the thread takes
+/// them every harvest, 5 ms apart while calls run, so this is the burst it absorbs meanwhile.
+const ACCEPT_BACKLOG: i32 = 4096;
+
+/// A non-blocking listener on `addr` with [`ACCEPT_BACKLOG`], address reuse as mio's own bind.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(ACCEPT_BACKLOG)?;
+    Ok(TcpListener::from_std(socket.into()))
 }
 
 /// A listening server and its engine thread (one thread per server: the socket readiness
@@ -94,7 +126,7 @@ impl Server {
     ) -> io::Result<Server> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
-        let listener = TcpListener::bind(addr)?;
+        let listener = bind(addr)?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config,
@@ -128,6 +160,16 @@ impl Server {
     #[must_use]
     pub fn config(&self) -> &EngineConfig {
         &self.shared.config
+    }
+
+    /// Lets the call's caller audio flow to the application, in `format` (`None`: the server's);
+    /// see [`SharedCall::open`].
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`, `INVALID_ARGUMENT`, `BAD_SAMPLE_RATE`.
+    pub fn open(&self, call: CallHandle, format: Option<AppFormat>) -> Result<(), EngineError> {
+        self.shared.call(call)?.open(format, &self.shared.config)
     }
 
     /// Queues PCM for paced playout; returns the queue depth after it, ms.

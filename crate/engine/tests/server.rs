@@ -12,7 +12,7 @@ use audiosocket_engine::config::EngineConfig;
 use audiosocket_engine::dsp::{resample, Law, Resampler};
 use audiosocket_engine::error::Code;
 use audiosocket_engine::events::{Batch, CallHandle, EndReason, Event, Notify};
-use audiosocket_engine::format::Wire;
+use audiosocket_engine::format::{AppFormat, Wire};
 use audiosocket_engine::protocol::{CallId, Kind};
 use audiosocket_engine::server::Server;
 
@@ -96,8 +96,16 @@ impl Harness {
         }
     }
 
-    /// Connects, sends a UUID, and returns the stream and the call's handle.
+    /// Connects, sends a UUID, opens the call in the server's format (as the facade does), and
+    /// returns the stream and the call's handle.
     fn call(&mut self, id: &str) -> (TcpStream, CallHandle) {
+        let (stream, handle) = self.unopened_call(id);
+        self.server.open(handle, None).unwrap();
+        (stream, handle)
+    }
+
+    /// Connects and sends a UUID; the call is left for the test to open.
+    fn unopened_call(&mut self, id: &str) -> (TcpStream, CallHandle) {
         let mut stream = self.connect();
         stream.write_all(&uuid_message(id)).unwrap();
         let id: CallId = id.parse().unwrap();
@@ -596,4 +604,84 @@ fn g711_labelled_as_slin_gets_one_wire_format_warning_and_the_call_goes_on() {
         .collect();
     assert_eq!(warnings, [Code::WireFormat]);
     assert!(h.end_of(call).is_none());
+}
+
+#[test]
+fn a_call_opened_in_its_own_format_gets_every_frame_held_until_then_in_that_format() {
+    let mut h = Harness::start(EngineConfig::default());
+    let (mut stream, call) = h.unopened_call(ID);
+    let pcm = pattern(160 * 10, 7);
+    for frame in pcm.chunks(160) {
+        stream.write_all(&audio_message(frame)).unwrap();
+    }
+    // Nothing reaches the application before the call is opened, however long it takes.
+    std::thread::sleep(Duration::from_millis(100));
+    h.server.take_events(&mut h.batch);
+    assert!(!h.batch.events.iter().any(|e| matches!(e, Event::Audio { .. })));
+
+    let format = AppFormat {
+        sample_rate: 16_000,
+        channels: 2,
+    };
+    h.server.open(call, Some(format)).unwrap();
+    h.until("10 frames", |seen| {
+        seen.iter().filter(|s| matches!(s, Seen::Audio(..))).count() == 10
+    });
+    let heard: Vec<i16> = h
+        .seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Audio(_, pcm) => Some(pcm.clone()),
+            Seen::Event(_) => None,
+        })
+        .flatten()
+        .collect();
+    let mut resampler = Resampler::new(8000, 16_000).unwrap();
+    let mut mono = vec![0; resampler.output_len(pcm.len())];
+    resampler.process_into(&pcm, &mut mono);
+    let stereo: Vec<i16> = mono.iter().flat_map(|&s| [s, s]).collect();
+    assert_eq!(heard, stereo);
+    assert_eq!(
+        h.server.open(call, None).unwrap_err().code,
+        Code::InvalidArgument,
+        "a call is opened once"
+    );
+
+    // Writes are in the call's format too: stereo pairs at 16 kHz, sent at the server's 8 kHz.
+    assert_eq!(
+        h.server.write(call, &[1, 2, 3]).unwrap_err().code,
+        Code::InvalidArgument
+    );
+    h.server.write(call, &stereo).unwrap();
+    let mut received = 0;
+    while received < 10 {
+        let (kind, payload, _) = read_message(&mut stream).unwrap();
+        assert_eq!((kind, payload.len()), (0x10, 320));
+        if !is_silence(&payload) {
+            received += 1;
+        }
+    }
+}
+
+#[test]
+fn a_call_format_no_call_can_have_is_refused_and_the_call_stays_unopened() {
+    let mut h = Harness::start(EngineConfig::default());
+    let (_stream, call) = h.unopened_call(ID);
+    let odd = AppFormat {
+        sample_rate: 9000,
+        channels: 1,
+    };
+    assert_eq!(
+        h.server.open(call, Some(odd)).unwrap_err().code,
+        Code::BadSampleRate
+    );
+    let three = AppFormat {
+        sample_rate: 16_000,
+        channels: 3,
+    };
+    assert_eq!(
+        h.server.open(call, Some(three)).unwrap_err().code,
+        Code::InvalidArgument
+    );
+    h.server.open(call, None).unwrap();
 }

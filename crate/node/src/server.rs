@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use audiosocket_engine::config::EngineConfig;
 use audiosocket_engine::events::{Batch, EndReason, Notify};
+use audiosocket_engine::format::AppFormat;
 use audiosocket_engine::server::Server;
 use napi::bindgen_prelude::{
     Float64ArraySlice, Function, FunctionRef, Int16ArraySlice, Object, Unknown,
@@ -77,6 +78,13 @@ pub struct JsCancelledMark {
 pub struct JsClearResult {
     pub cleared_ms: f64,
     pub marks: Vec<JsCancelledMark>,
+}
+
+/// contract.ts `AudioFormat`.
+#[napi(object)]
+pub struct JsAppFormat {
+    pub sample_rate: u32,
+    pub channels: u32,
 }
 
 /// contract.ts `CallStats`.
@@ -228,6 +236,17 @@ impl NativeServer {
             .map_err(from_napi)?;
         self.batch.clear();
         Ok(Some(object))
+    }
+
+    /// Lets the call's caller audio flow, in `format` (absent: the server's); what arrived
+    /// before waits for this.
+    #[napi]
+    pub fn open(&self, call: u32, format: Option<JsAppFormat>) -> Result<(), JsCode> {
+        let format = format.map(|f| AppFormat {
+            sample_rate: f.sample_rate,
+            channels: f.channels,
+        });
+        self.server()?.open(call, format).map_err(thrown)
     }
 
     /// Queues PCM for paced playout; returns the queue depth after it, ms.

@@ -6,12 +6,15 @@ import { HEADER_LENGTH, encodeHangup } from '../../protocol/encode';
 import { kindForSampleRate } from '../../protocol/kind';
 import type { Message } from '../../protocol/message';
 import type { CallStats, EndReason, EngineConfig, EngineEvent, RemoteAddress } from '../contract';
+import { appFormat, type AudioFormat } from '../../format';
 import { Inbound, encodePayload, wireLaw } from './format';
 import { FrameKind, Playout } from './playout';
 import { G711Detector } from './wire-detect';
 
 /** Bytes Asterisk may leave unread in our socket buffer before frames are dropped instead (~1 s at 48 kHz). */
 const MAX_UNSENT_BYTES = 128 * 1024;
+/** Caller audio per frame, ms. */
+const FRAME_MS = 20;
 /** After our 0x00, how long the peer has to close before the socket is destroyed, ms. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -57,6 +60,10 @@ export class Connection {
   /** Caller audio to the app format, and (wire 'auto') the watch for G.711 labelled 0x10; set when the call starts. */
   #inbound: Inbound | null = null;
   #detector: G711Detector | null = null;
+  /** The application has settled the call's format (open()); until then caller audio is held. */
+  #opened = false;
+  #held: Array<{ kind: number; sampleRate: number; payload: Uint8Array }> = [];
+  #heldOverflowing = false;
   /** Kind, codec and wire samples of every frame sent. */
   #frameKind: number;
   #law: G711Codec | null;
@@ -64,6 +71,8 @@ export class Connection {
   #marks: number[] = [];
   #draining = false;
   #openingBytes = 0;
+  /** Frames are being dropped because the peer is not reading: told once, until a frame goes out. */
+  #outboundOverflowing = false;
   readonly stats: Omit<CallStats, 'queuedMs' | 'underruns'> = {
     framesIn: 0,
     framesOut: 0,
@@ -105,6 +114,22 @@ export class Connection {
 
   get playout(): Playout {
     return this.#playout;
+  }
+
+  /**
+   * Lets caller audio flow, converted to `format` (null: the server's), which writes are then
+   * read as too; delivers what was held meanwhile. Called once, before any write.
+   */
+  open(format: AudioFormat | null): void {
+    if (this.#opened) throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `call ${this.handle} is open already`);
+    const config = this.#host.config;
+    if (format && (format.sampleRate !== config.sampleRate || format.channels !== config.channels)) {
+      const { sampleRate, channels } = appFormat(format, config);
+      this.#playout = new Playout({ ...config, sampleRate, channels });
+      this.#inbound = new Inbound(config.wire, sampleRate, channels);
+    }
+    this.#opened = true;
+    for (const held of this.#held.splice(0)) this.#deliver(held.kind, held.sampleRate, held.payload);
   }
 
   callStats(): CallStats {
@@ -156,8 +181,18 @@ export class Connection {
   #send(silence: boolean): void {
     if (this.#socket.writableLength > MAX_UNSENT_BYTES) {
       this.stats.framesDropped++;
+      if (!this.#outboundOverflowing) {
+        this.#outboundOverflowing = true;
+        this.#warn(
+          new AudioSocketError(
+            ErrorCode.OUTBOUND_OVERFLOW,
+            `the peer is not reading: over ${MAX_UNSENT_BYTES} bytes unsent, frames are dropped until it reads again (stats().framesDropped)`,
+          ),
+        );
+      }
       return;
     }
+    this.#outboundOverflowing = false;
     const payloadLength = this.#frame.length * (this.#law ? 1 : 2);
     const message = Buffer.allocUnsafe(HEADER_LENGTH + payloadLength);
     message[0] = this.#frameKind;
@@ -258,7 +293,23 @@ export class Connection {
       this.#warn(new AudioSocketError(ErrorCode.ODD_AUDIO, `audio frame of ${payload.length} bytes: the last byte is dropped`));
       if (payload.length === 1) return;
     }
-    const pcm = inbound.convert(kind, sampleRate, payload);
+    if (this.#opened) return this.#deliver(kind, sampleRate, payload);
+    // Held until the application settles the format; no more than the backlog allows (the
+    // facade opens every call as soon as it sees it, so this is a few frames at most).
+    if (this.#held.length < this.#host.config.inboundBacklogMs / FRAME_MS) {
+      this.#held.push({ kind, sampleRate, payload: payload.slice() });
+      return;
+    }
+    this.stats.inboundDropped++;
+    if (!this.#heldOverflowing) {
+      this.#heldOverflowing = true;
+      this.#warn(new AudioSocketError(ErrorCode.INBOUND_OVERFLOW, 'caller audio arrived before the call was opened, more than inboundBacklogMs of it: newer frames are dropped until it is'));
+    }
+  }
+
+  /** Converts one frame of caller audio to the call's format and hands it on. */
+  #deliver(kind: number, sampleRate: number, payload: Uint8Array): void {
+    const pcm = this.#inbound!.convert(kind, sampleRate, payload);
     if (pcm.length > 0) this.#host.emit({ type: 'audio', call: this.handle, pcm });
   }
 
@@ -289,6 +340,11 @@ export class Connection {
   #end(reason: EndReason, error: AudioSocketError | null): void {
     const stats = this.callStats();
     const { clearedMs, marks } = this.#playout.abandon();
+    // Marks whose audio is all out but that no tick has reported yet (a mark on an empty queue,
+    // or while paused): reported now, or they would never be.
+    this.#playout.takeReachedMarks(this.#marks);
+    for (const mark of this.#marks) this.#host.emit({ type: 'mark', call: this.handle, mark });
+    this.#marks.length = 0;
     this.#host.emit({ type: 'end', call: this.handle, reason, error, unplayedMs: clearedMs, marks, stats });
   }
 

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { AudioSocketError, ErrorCode } from '../../errors';
+import type { AudioFormat } from '../../format';
 import { AllowList } from '../../net/allow';
 import { ConnectionRateLimiter } from '../../net/rate-limit';
 import { SharedClock, type TickInfo } from '../clock';
@@ -42,7 +43,8 @@ export class JsEngine implements Engine, ConnectionHost {
     this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port }, () => {
+      // The same accept backlog as the native engine's: a burst of calls must not overflow it.
+      server.listen({ host, port, backlog: 4096 }, () => {
         server.off('error', reject);
         // After listening, errors are failed accepts (EMFILE...): one connection lost, not the server.
         server.on('error', (cause) =>
@@ -76,6 +78,10 @@ export class JsEngine implements Engine, ConnectionHost {
     this.#clock.stop();
     this.#flush();
     this.#server = null;
+  }
+
+  open(call: number, format: AudioFormat | null): void {
+    this.#call(call).open(format);
   }
 
   write(call: number, pcm: Int16Array): number {

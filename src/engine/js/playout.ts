@@ -177,6 +177,15 @@ export class Playout {
     return FrameKind.Silence;
   }
 
+  /**
+   * Appends to `marks` the marks whose audio has all been played but that no tick has reported
+   * yet (one queued on an empty queue, or while paused): for the end of a call, after clear(),
+   * when there is no next tick to report them.
+   */
+  takeReachedMarks(marks: number[]): void {
+    this.#reachMarks(marks);
+  }
+
   #reachMarks(marks: number[]): void {
     while (this.#marks.length > 0 && this.#marks[0]!.at <= this.#played) marks.push(this.#marks.shift()!.mark);
   }

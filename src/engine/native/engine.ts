@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { AudioSocketError, type ErrorCode } from '../../errors';
+import type { AudioFormat } from '../../format';
 import type { NativeBinding, NativeServer } from '../../native/binding';
 import type { CallStats, ClearResult, Engine, EngineConfig, EngineSink, EndReason } from '../contract';
 import { decodeBatch } from './batch';
@@ -46,6 +47,10 @@ export class NativeEngine implements Engine {
         })
       : Promise.resolve();
     return this.#closing;
+  }
+
+  open(call: number, format: AudioFormat | null): void {
+    native(() => this.#native.open(call, format ?? undefined));
   }
 
   write(call: number, pcm: Int16Array): number {

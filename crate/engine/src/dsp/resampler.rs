@@ -318,7 +318,10 @@ impl Resampler {
         let mut written = 0;
         loop {
             written = f.emit(output, written, output.len());
-            if written == output.len() || read == input.len() {
+            // With the output full, input is still taken while no output is pending: input
+            // too short to make an output (1 sample at 48 kHz to 8 kHz) must not be left
+            // unread by a caller that sized the output with `output_len`, or it is lost.
+            if read == input.len() || (written == output.len() && f.next < f.fill) {
                 break;
             }
             read += f.take(&input[read..]);

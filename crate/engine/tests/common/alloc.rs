@@ -49,4 +49,3 @@ pub fn allocations(f: impl FnOnce()) -> usize {
     f();
     COUNT.with(|c| c.replace(None)).expect("counting was on")
 }
-

@@ -69,11 +69,10 @@ impl Shared {
     }
 }
 
-#[cfg(feature = "fuzzing")]
 impl Shared {
-    /// The shared state of a server with no thread and no listener, for the connection harness
-    /// of [`crate::fuzzing`].
-    pub(crate) fn for_fuzzing(config: EngineConfig, waker: Waker, notify: Box<dyn Notify>) -> Self {
+    /// The state of a server with no call yet. Also the fuzzing harness's (no thread, no
+    /// listener: see [`crate::fuzzing`]).
+    pub(crate) fn new(config: EngineConfig, waker: Waker, notify: Box<dyn Notify>) -> Self {
         Shared {
             config,
             calls: Mutex::new(HashMap::new()),
@@ -128,14 +127,7 @@ impl Server {
         let waker = Waker::new(poll.registry(), WAKER)?;
         let listener = bind(addr)?;
         let local_addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            config,
-            calls: Mutex::new(HashMap::new()),
-            next_tick: AtomicU64::new(0),
-            commands: Mutex::new(Commands::default()),
-            waker,
-            outbox: Outbox::new(notify),
-        });
+        let shared = Arc::new(Shared::new(config, waker, notify));
         let event_loop = EventLoop::new(poll, listener, shared.clone())?;
         let thread = thread::Builder::new()
             .name("audiosocket".into())

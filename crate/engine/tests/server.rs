@@ -96,6 +96,21 @@ impl Harness {
         }
     }
 
+    /// Waits for `frames` frames of caller audio, then returns every sample heard so far.
+    fn audio_frames(&mut self, frames: usize) -> Vec<i16> {
+        self.until("the frames", |seen| {
+            seen.iter().filter(|s| matches!(s, Seen::Audio(..))).count() == frames
+        });
+        self.seen
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Audio(_, pcm) => Some(pcm.clone()),
+                Seen::Event(_) => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     /// Connects, sends a UUID, opens the call in the server's format (as the facade does), and
     /// returns the stream and the call's handle.
     fn call(&mut self, id: &str) -> (TcpStream, CallHandle) {
@@ -548,18 +563,7 @@ fn a_ulaw_wire_with_a_16_khz_app_converts_both_ways_as_the_dsp_does() {
     for frame in codes.chunks(160) {
         stream.write_all(&raw_audio_message(frame)).unwrap();
     }
-    h.until("10 frames", |seen| {
-        seen.iter().filter(|s| matches!(s, Seen::Audio(..))).count() == 10
-    });
-    let heard: Vec<i16> = h
-        .seen
-        .iter()
-        .filter_map(|s| match s {
-            Seen::Audio(_, pcm) => Some(pcm.clone()),
-            Seen::Event(_) => None,
-        })
-        .flatten()
-        .collect();
+    let heard = h.audio_frames(10);
     let decoded = Law::Ulaw.decode(&codes);
     let mut resampler = Resampler::new(8000, 16_000).unwrap();
     let mut expected = vec![0; resampler.output_len(decoded.len())];
@@ -624,18 +628,7 @@ fn a_call_opened_in_its_own_format_gets_every_frame_held_until_then_in_that_form
         channels: 2,
     };
     h.server.open(call, Some(format)).unwrap();
-    h.until("10 frames", |seen| {
-        seen.iter().filter(|s| matches!(s, Seen::Audio(..))).count() == 10
-    });
-    let heard: Vec<i16> = h
-        .seen
-        .iter()
-        .filter_map(|s| match s {
-            Seen::Audio(_, pcm) => Some(pcm.clone()),
-            Seen::Event(_) => None,
-        })
-        .flatten()
-        .collect();
+    let heard = h.audio_frames(10);
     let mut resampler = Resampler::new(8000, 16_000).unwrap();
     let mut mono = vec![0; resampler.output_len(pcm.len())];
     resampler.process_into(&pcm, &mut mono);

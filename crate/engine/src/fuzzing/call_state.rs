@@ -253,7 +253,7 @@ impl Harness {
         let config = setup.config;
         let poll = Poll::new().expect("epoll");
         let waker = Waker::new(poll.registry(), Token(0)).expect("eventfd");
-        let shared = Arc::new(Shared::for_fuzzing(
+        let shared = Arc::new(Shared::new(
             config.clone(),
             waker,
             Box::new(NoNotify),

@@ -133,7 +133,11 @@ impl SharedCall {
     ///
     /// `CALL_ENDED`; `INVALID_ARGUMENT` when the call was opened already, or for a format no
     /// call can have (also `BAD_SAMPLE_RATE`).
-    pub fn open(&self, format: Option<AppFormat>, config: &EngineConfig) -> Result<(), EngineError> {
+    pub fn open(
+        &self,
+        format: Option<AppFormat>,
+        config: &EngineConfig,
+    ) -> Result<(), EngineError> {
         let mut state = self.live()?;
         if self.is_opened() {
             let message = format!("call {} is open already", self.handle);

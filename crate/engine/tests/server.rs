@@ -621,7 +621,11 @@ fn a_call_opened_in_its_own_format_gets_every_frame_held_until_then_in_that_form
     // Nothing reaches the application before the call is opened, however long it takes.
     std::thread::sleep(Duration::from_millis(100));
     h.server.take_events(&mut h.batch);
-    assert!(!h.batch.events.iter().any(|e| matches!(e, Event::Audio { .. })));
+    assert!(!h
+        .batch
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Audio { .. })));
 
     let format = AppFormat {
         sample_rate: 16_000,

@@ -253,11 +253,7 @@ impl Harness {
         let config = setup.config;
         let poll = Poll::new().expect("epoll");
         let waker = Waker::new(poll.registry(), Token(0)).expect("eventfd");
-        let shared = Arc::new(Shared::new(
-            config.clone(),
-            waker,
-            Box::new(NoNotify),
-        ));
+        let shared = Arc::new(Shared::new(config.clone(), waker, Box::new(NoNotify)));
         let start = Instant::now();
         let mut host = Host {
             shared,

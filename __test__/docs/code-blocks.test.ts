@@ -77,6 +77,7 @@ describe('commands of sh blocks', () => {
     if (program === 'npx' && args[0] === 'vitest') return expect(args.slice(2).filter((p) => !existsSync(p))).toEqual([]);
     if (program === 'node') return expect(nodeProblem(args[0]!, command.file)).toBeNull();
     if (program === 'curl') return expect(externalMediaProblems(command.words)).toEqual([]);
+    if (program === 'cargo') return expect(cargoProblem(args)).toBeNull();
     throw new Error(`not a command this test knows how to check: ${command.text}`);
   });
 });
@@ -219,6 +220,31 @@ function npmProblem(args: string[]): string | null {
   return `npm ${line}: not an npm command of this package`;
 }
 
+/** The Rust engine crate, where the cargo commands of the docs run (docs/fuzzing.md says so). */
+const ENGINE_CRATE = 'crate/engine';
+
+/**
+ * `cargo [+toolchain] ...`: a fuzz target that exists (`fuzz run|cmin|tmin TARGET`), a test file
+ * and package of the workspace (`test [-p PKG] [--test NAME]`), or installing cargo-fuzz.
+ */
+function cargoProblem(args: string[]): string | null {
+  const [command, ...rest] = args[0]?.startsWith('+') ? args.slice(1) : args;
+  if (command === 'install') return rest[0] === 'cargo-fuzz' ? null : `cargo install ${rest[0]}: not a tool the docs use`;
+  if (command === 'fuzz') {
+    const target = rest[1] ?? '';
+    return ['run', 'cmin', 'tmin'].includes(rest[0] ?? '') && existsSync(path.join(ENGINE_CRATE, 'fuzz/fuzz_targets', `${target}.rs`)) ? null : `cargo fuzz ${rest.join(' ')}: no such fuzz target or command`;
+  }
+  if (command === 'test') {
+    const option = (name: string) => (rest.includes(name) ? rest[rest.indexOf(name) + 1] : undefined);
+    const pkg = option('-p');
+    if (pkg !== undefined && !readFileSync(path.join(ENGINE_CRATE, 'Cargo.toml'), 'utf8').includes(`name = "${pkg}"`)) return `no package ${pkg}`;
+    const test = option('--test');
+    if (test !== undefined && !existsSync(path.join(ENGINE_CRATE, 'tests', `${test}.rs`))) return `no test file tests/${test}.rs`;
+    return null;
+  }
+  return `cargo ${args.join(' ')}: not a cargo command the docs use`;
+}
+
 /**
  * `node FILE`: a file of the repository, or one the same document tells the reader to create
  * (named in a code span, as the quick start's `echo.mjs`). An example must be run by a test.
@@ -240,6 +266,18 @@ function testFiles(dir = '__test__'): string[] {
 function envKnown(name: string, words: string[]): boolean {
   const section = sections(readFileSync('docs/api.md', 'utf8')).find((s) => s.heading === 'Environment variables');
   if (section && codeSpans(section.text).some((span) => span === name || span.startsWith(`${name}=`))) return true;
+  if (words[0] === 'cargo') return rustFiles(ENGINE_CRATE).some((file) => readFileSync(file, 'utf8').includes(`"${name}"`));
   const program = words[0] === 'node' ? words[1] : undefined;
   return program !== undefined && existsSync(program) && readFileSync(program, 'utf8').includes(`process.env.${name}`);
+}
+
+/** The Rust sources of a crate (src/ and tests/), where a cargo command's environment is read. */
+function rustFiles(dir: string): string[] {
+  return ['src', 'tests'].flatMap((sub) => (existsSync(path.join(dir, sub)) ? walk(path.join(dir, sub)) : []));
+  function walk(at: string): string[] {
+    return readdirSync(at, { withFileTypes: true }).flatMap((entry) => {
+      const file = path.join(at, entry.name);
+      return entry.isDirectory() ? walk(file) : entry.name.endsWith('.rs') ? [file] : [];
+    });
+  }
 }

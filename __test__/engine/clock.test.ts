@@ -24,7 +24,14 @@ describe('SharedClock', () => {
 
   it('after a stall runs at most maxCatchUp ticks back to back and counts the skipped ones', async () => {
     const ticks: number[] = [];
-    const clock = new SharedClock((info) => ticks.push(info.tick), { periodMs: 10, maxCatchUp: 3 });
+    const at: number[] = [];
+    const clock = new SharedClock(
+      (info) => {
+        ticks.push(info.tick);
+        at.push(performance.now());
+      },
+      { periodMs: 10, maxCatchUp: 3 },
+    );
     clock.start();
     await new Promise((resolve) => setTimeout(resolve, 25));
     const before = ticks.length;
@@ -32,7 +39,11 @@ describe('SharedClock', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     await new Promise((resolve) => setImmediate(resolve));
     clock.stop();
-    const burst = ticks.slice(before);
+    // The catch-up is the ticks run back to back in one turn after the stall; a loaded machine
+    // may delay the turns after it, so only the first group counts.
+    const after = at.slice(before);
+    const burst = after.filter((time, i) => after.slice(1, i + 1).every((t, j) => t - after[j]! < 1));
+    expect(burst.length).toBeGreaterThanOrEqual(1);
     expect(burst.length).toBeLessThanOrEqual(4);
     expect(clock.skippedTicks).toBeGreaterThanOrEqual(10);
     for (let i = 1; i < ticks.length; i++) expect(ticks[i]!).toBeGreaterThan(ticks[i - 1]!);

@@ -698,8 +698,10 @@ describe('connection fuzzing over TCP (JsEngine)', () => {
           try {
             if (op === 'write') {
               const samples = 160 * config.channels;
-              engine.write(handle, pcm(samples, nextMark));
+              const queuedMs = engine.write(handle, pcm(samples, nextMark));
               model.written += samples / config.channels;
+              // A slow clock (a loaded machine) lets writes pile up past high water: 'drain' follows.
+              if (queuedMs > config.highWaterMs) model.aboveHighWater = true;
             } else if (op === 'mark') {
               model.marks.push(nextMark);
               engine.mark(handle, nextMark++);

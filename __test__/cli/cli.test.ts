@@ -140,10 +140,14 @@ describe('CLI bench', () => {
     expect(soak.samples.length).toBeGreaterThanOrEqual(4);
     for (const [i, sample] of soak.samples.entries()) {
       expect(sample.rssMb).toBeGreaterThan(10);
+      // The heap V8 has sized is part of the RSS.
+      expect(sample.jsHeapMb).toBeGreaterThan(1);
+      expect(sample.jsHeapMb).toBeLessThan(sample.rssMb);
       if (i > 0) expect(sample.framesSent).toBeGreaterThanOrEqual(soak.samples[i - 1].framesSent);
       expect(sample.framesMissing).toBeLessThanOrEqual(sample.framesSent);
     }
     expect(soak.rssGrowthPct).toEqual(expect.any(Number));
+    expect(soak.outsideHeapGrowthPct).toEqual(expect.any(Number));
     expect(frames.lost).toBe(0);
     expect(run.code).toBe(0);
   });

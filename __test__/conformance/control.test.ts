@@ -25,6 +25,24 @@ describe.each(ENGINES)('%s engine: playout control', (engine) => {
     await until(() => audioReceived(client).length === 15, 'all audio');
   });
 
+  it('stats() answers until the end is emitted, even once the peer has hung up', async () => {
+    h = await startServer(engine);
+    const { call, client } = await callAndClient(h);
+    client.sendAudio(pattern(160));
+    await until(() => call.stats().framesIn === 1, 'the frame');
+    void client.hangup();
+    // Block this thread while an engine that runs elsewhere sees the hang-up and reports the
+    // end, which waits for this turn to finish: the call is still live to the application.
+    const blockedUntil = Date.now() + 300;
+    while (Date.now() < blockedUntil);
+    expect(call.ended).toBe(false);
+    expect(call.stats().framesIn).toBe(1);
+    const [end] = (await once(call, 'end')) as [CallEnd];
+    expect(end.reason).toBe('remote-hangup');
+    expect(end.stats.framesIn).toBe(1);
+    expect(() => call.stats()).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_CALL_ENDED' }));
+  });
+
   it('play() resolves once its audio has been sent, and can name a mark', async () => {
     h = await startServer(engine);
     const { call, client } = await callAndClient(h);

@@ -1,13 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { get } from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UsageError, hostPort, int, num, oneOf, parse, sampleRateOption } from './args';
-import { writeWav } from '../wav';
 import { LoadGenerator } from './bench/generator';
-import { stamp } from './bench/stamp';
+import { writeStampedPrompt } from './bench/stamp';
 import { cpuPercent, sampleProcess, type ProcessSample } from './proc';
 
 export const BENCH_USAGE = `usage: audiosocket bench [options]
@@ -91,6 +89,11 @@ export interface SoakSample {
   framesSent: number;
   /** Frames sent and not (yet) echoed or counted: in flight, or lost. */
   framesMissing: number;
+  /**
+   * The server's JavaScript heap as V8 has sized it (`nodejs_heap_size_total_bytes`), MB: RSS
+   * minus this is what the engine and Node hold outside the heap. Null without a metrics URL.
+   */
+  jsHeapMb: number | null;
 }
 
 export interface SoakReport {
@@ -103,6 +106,11 @@ export interface SoakReport {
    * decide it).
    */
   rssGrowthPct: number | null;
+  /**
+   * The same for RSS minus the JavaScript heap V8 has sized: the engine's and Node's native
+   * memory, without the heap's own growth to its configured size. Null without a metrics URL.
+   */
+  outsideHeapGrowthPct: number | null;
 }
 
 /** `audiosocket bench`: N simulated calls against a server; prints loss, latency, pacing and cost. */
@@ -172,7 +180,7 @@ export async function bench(args: string[]): Promise<number> {
     let rssPeak = 0;
     const rssSampler = setInterval(() => (rssPeak = Math.max(rssPeak, server.pid ? (sampleProcess(server.pid)?.rss ?? 0) : 0)), 500);
     let steadyTo: ProcessSample | null = null;
-    const soak = rssEveryS === null ? null : new SoakRecorder(rssEveryS, warmupS, server.pid, generator, mode);
+    const soak = rssEveryS === null ? null : new SoakRecorder(rssEveryS, warmupS, server.pid, server.metricsUrl, generator, mode);
     await waitUntil(() => {
       if (!steadyTo && generator.finished > 0) {
         steadyTo = server.pid ? sampleProcess(server.pid) : null;
@@ -255,7 +263,7 @@ interface ServerOptions {
 async function startServer(options: ServerOptions): Promise<StartedServer> {
   const cli = path.join(__dirname, 'main.js');
   if (!existsSync(cli)) throw new UsageError(`cannot start a server: ${cli} is missing (build with npm run build)`);
-  const source = options.mode === 'echo' ? ['--echo'] : options.mode === 'listen' ? ['--listen'] : ['--play', stampedPrompt(options.rate, options.promptS)];
+  const source = options.mode === 'echo' ? ['--echo'] : options.mode === 'listen' ? ['--listen'] : ['--play', writeStampedPrompt(options.rate, options.promptS)];
   const serveArgs = [cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--connection-rate', 'off', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), '--stall-ms', String(options.stallMs), ...source];
   const [command, args] = options.cpu === null ? [process.execPath, serveArgs] : ['taskset', ['-c', String(options.cpu), process.execPath, ...serveArgs]];
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -287,21 +295,6 @@ async function startServer(options: ServerOptions): Promise<StartedServer> {
   };
 }
 
-/** A WAV of `seconds` of 20 ms frames, each stamped with its index (see bench/stamp.ts). */
-function stampedPrompt(rate: number, seconds: number): string {
-  const frameSamples = rate / 50;
-  const frames = Math.ceil(seconds * 50);
-  const pcm = Buffer.alloc(frames * frameSamples * 2);
-  for (let i = 0; i < frames; i++) {
-    const at = i * frameSamples * 2;
-    for (let j = 3; j < frameSamples; j++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * j) / rate)), at + j * 2);
-    stamp(pcm, at, i);
-  }
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'audiosocket-bench-')), 'prompt.wav');
-  writeWav(file, { sampleRate: rate, channels: 1, samples: new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2) });
-  return file;
-}
-
 /** A counter's value from a server's /metrics. */
 function metric(url: string, name: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -327,19 +320,20 @@ class SoakRecorder {
     readonly everyS: number,
     readonly warmupS: number,
     pid: number | null,
+    metricsUrl: string | null,
     generator: LoadGenerator,
     mode: Mode,
   ) {
-    this.#timer = setInterval(() => {
+    this.#timer = setInterval(async () => {
       const rss = pid ? sampleProcess(pid)?.rss : undefined;
       if (rss === undefined) return;
+      const atS = Math.round((performance.now() - this.#started) / 100) / 10;
       const answered = mode === 'play' ? generator.framesPlayed : generator.framesEchoed;
-      this.#samples.push({
-        atS: Math.round((performance.now() - this.#started) / 100) / 10,
-        rssMb: Math.round((rss / 1048576) * 10) / 10,
-        framesSent: generator.framesSent,
-        framesMissing: mode === 'listen' ? 0 : Math.max(0, generator.framesSent - answered),
-      });
+      const framesSent = generator.framesSent;
+      const framesMissing = mode === 'listen' ? 0 : Math.max(0, framesSent - answered);
+      const heap = metricsUrl ? await metric(metricsUrl, 'nodejs_heap_size_total_bytes').catch(() => null) : null;
+      const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+      this.#samples.push({ atS, rssMb: mb(rss), framesSent, framesMissing, jsHeapMb: heap === null ? null : mb(heap) });
     }, everyS * 1000);
   }
 
@@ -348,13 +342,21 @@ class SoakRecorder {
   }
 
   report(): SoakReport {
-    const warm = this.#samples.filter((s) => s.atS >= this.warmupS).map((s) => s.rssMb);
-    const quarter = Math.floor(warm.length / 4);
-    const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
-    const [first, last] = [mean(warm.slice(0, quarter)), mean(warm.slice(-quarter))];
-    const rssGrowthPct = quarter > 0 ? Math.round(((last - first) / first) * 1000) / 10 : null;
-    return { everyS: this.everyS, warmupS: this.warmupS, samples: this.#samples, rssGrowthPct };
+    const warm = this.#samples.filter((s) => s.atS >= this.warmupS);
+    const rssGrowthPct = growthPct(warm.map((s) => s.rssMb));
+    const outside = warm.every((s) => s.jsHeapMb !== null) ? warm.map((s) => s.rssMb - s.jsHeapMb!) : [];
+    const outsideHeapGrowthPct = growthPct(outside);
+    return { everyS: this.everyS, warmupS: this.warmupS, samples: this.#samples, rssGrowthPct, outsideHeapGrowthPct };
   }
+}
+
+/** The mean of the last quarter of `values` against the mean of the first, %; null with fewer than 4. */
+function growthPct(values: number[]): number | null {
+  const quarter = Math.floor(values.length / 4);
+  if (quarter === 0) return null;
+  const mean = (part: number[]) => part.reduce((sum, v) => sum + v, 0) / part.length;
+  const [first, last] = [mean(values.slice(0, quarter)), mean(values.slice(-quarter))];
+  return Math.round(((last - first) / first) * 1000) / 10;
 }
 
 function waitUntil(predicate: () => boolean): Promise<void> {
@@ -391,7 +393,7 @@ function format(r: BenchResult): string {
 
 function soakLines(soak: SoakReport): string[] {
   return [
-    `  soak       rss every ${soak.everyS} s; growth after ${soak.warmupS} s of warm-up: ${soak.rssGrowthPct ?? 'n/a'} %`,
-    ...soak.samples.map((s) => `    t ${s.atS} s  rss ${s.rssMb} MB  sent ${s.framesSent}  not yet answered ${s.framesMissing}`),
+    `  soak       rss every ${soak.everyS} s; growth after ${soak.warmupS} s of warm-up: ${soak.rssGrowthPct ?? 'n/a'} % (outside the JS heap: ${soak.outsideHeapGrowthPct ?? 'n/a'} %)`,
+    ...soak.samples.map((s) => `    t ${s.atS} s  rss ${s.rssMb} MB  js heap ${s.jsHeapMb ?? 'n/a'} MB  sent ${s.framesSent}  not yet answered ${s.framesMissing}`),
   ];
 }

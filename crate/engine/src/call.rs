@@ -176,17 +176,15 @@ impl SharedCall {
         self.inbound_dropped.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The call's counters now, `frames_in` as far as the application has taken events.
-    ///
-    /// # Errors
-    ///
-    /// `CALL_ENDED` once the call has ended.
-    pub fn stats(&self) -> Result<CallStats, EngineError> {
-        let state = self.live()?;
-        Ok(CallStats {
+    /// The call's counters now, `frames_in` as far as the application has taken events; once
+    /// the call has ended, its final counters (the application may ask before it has taken the
+    /// end: [`crate::server::Server::stats`] answers until then).
+    pub fn stats(&self) -> CallStats {
+        let state = self.lock();
+        CallStats {
             frames_in: self.frames_in_taken.load(Ordering::Relaxed),
             ..self.stats_of(&state)
-        })
+        }
     }
 
     /// The counters, from the state under its lock.

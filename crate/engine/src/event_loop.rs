@@ -317,9 +317,7 @@ impl EventLoop {
             if connection.counted {
                 self.counted -= 1;
             }
-            if let Some(call) = connection.call() {
-                self.host.shared.unregister(call.handle);
-            }
+            // The call stays registered until the application takes its end (take_events).
             // Dropping the socket closes it, which also removes it from the epoll set.
         }
         if self.connections.is_empty() {

@@ -19,7 +19,7 @@ use crate::call::{call_ended, CallStats, SharedCall};
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::event_loop::{EventLoop, WAKER};
-use crate::events::{Batch, CallHandle, ClearResult, EndReason, Notify, Outbox};
+use crate::events::{Batch, CallHandle, ClearResult, EndReason, Event, Notify, Outbox};
 use crate::format::AppFormat;
 
 /// What the application asks of the engine's thread, picked up when the waker fires.
@@ -36,7 +36,8 @@ pub(crate) struct Commands {
 /// What the application's thread and the engine's thread share.
 pub(crate) struct Shared {
     pub config: EngineConfig,
-    /// Live calls by handle, for the application's operations.
+    /// Calls by handle, for the application's operations: from the UUID until the application
+    /// has taken the call's end.
     calls: Mutex<HashMap<CallHandle, Arc<SharedCall>>>,
     /// The clock's next tick, from which a write's prebuffer wait is counted.
     pub next_tick: AtomicU64,
@@ -228,18 +229,25 @@ impl Server {
         }
     }
 
-    /// The call's counters.
+    /// The call's counters; after its end, the final ones, until the application has taken
+    /// the end (so that a call it still sees as live always answers).
     ///
     /// # Errors
     ///
-    /// `CALL_ENDED`.
+    /// `CALL_ENDED` once the call's end has been taken.
     pub fn stats(&self, call: CallHandle) -> Result<CallStats, EngineError> {
-        self.shared.call(call)?.stats()
+        Ok(self.shared.call(call)?.stats())
     }
 
-    /// Takes every event reported since the last take (see [`Outbox::take`]).
+    /// Takes every event reported since the last take (see [`Outbox::take`]). A call whose
+    /// end is among them is forgotten: from now on its operations fail with `CALL_ENDED`.
     pub fn take_events(&self, into: &mut Batch) {
         self.shared.outbox.take(into);
+        for event in &into.events {
+            if let Event::End { call, .. } = event {
+                self.shared.unregister(*call);
+            }
+        }
     }
 
     /// Stops accepting, lets queued audio play for at most `drain`, then hangs up every call

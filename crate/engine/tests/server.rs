@@ -397,6 +397,27 @@ fn a_peer_0x00_or_close_ends_the_call_as_remote_hangup() {
 }
 
 #[test]
+fn a_call_answers_stats_until_the_application_has_taken_its_end() {
+    let mut h = Harness::start(EngineConfig::default());
+    let (mut stream, call) = h.call(ID);
+    stream.write_all(&audio_message(&pattern(160, 1))).unwrap();
+    h.audio_frames(1);
+    stream.write_all(&[0, 0, 0]).unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    // The engine's FIN follows the end, which is now reported but not taken: the application
+    // still sees a live call, so stats() must answer, with the final counters.
+    while read_message(&mut stream).is_some() {}
+    let stats = h.server.stats(call).expect("stats() before the end is taken");
+    assert_eq!(stats.frames_in, 1);
+    h.until("the end", |seen| {
+        seen.iter()
+            .any(|s| matches!(s, Seen::Event(Event::End { call: c, .. }) if *c == call))
+    });
+    let error = h.server.stats(call).unwrap_err();
+    assert_eq!(error.code, Code::CallEnded);
+}
+
+#[test]
 fn bad_input_warns_or_fails_per_the_typescript_policy() {
     let mut h = Harness::start(EngineConfig {
         max_payload: 8192,

@@ -1,0 +1,3 @@
+module audiosocket-bench/go-pacing
+
+go 1.23

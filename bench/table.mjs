@@ -4,7 +4,8 @@
 //   node bench/table.mjs --engines js,native --calls 100,500,1000,2000 --duration 20
 //
 // Engines: js and native start `audiosocket serve` through the bench itself; go starts the Go
-// reference echo server (bench/go-echo, built with `go build`) and measures it by --target/--pid.
+// reference echo server (bench/go-echo, built with `go build`) and c the minimal C epoll echo
+// (bench/c-echo, built with `cc`), each measured by --target/--pid.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -27,11 +28,20 @@ function benchArgs(calls, extra) {
   return ['-c', values['generator-cpu'], process.execPath, cli, 'bench', '--calls', String(calls), '--duration', values.duration, '--ramp', values.ramp, '--json', ...extra];
 }
 
-async function withGoServer(run) {
-  const dir = path.join(root, 'bench/go-echo');
-  const binary = path.join(dir, 'go-echo');
-  if (!existsSync(binary)) execFileSync('go', ['build', '-o', binary, '.'], { cwd: dir, stdio: 'inherit' });
-  const child = spawn('taskset', ['-c', values['server-cpu'], binary, '-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** The reference servers, each started pinned to the server core: how to build it and run it. */
+const REFERENCES = {
+  // The Go reference library's echo (bench/go-echo).
+  go: { dir: 'bench/go-echo', binary: 'go-echo', build: ['go', ['build', '-o', 'go-echo', '.']], args: ['-listen', '127.0.0.1:0'] },
+  // The floor: a minimal C epoll echo, one read and one write per frame (bench/c-echo).
+  c: { dir: 'bench/c-echo', binary: 'c-echo', build: ['cc', ['-O2', '-o', 'c-echo', 'echo.c']], args: ['127.0.0.1', '0'] },
+};
+
+async function withReferenceServer(name, run) {
+  const reference = REFERENCES[name];
+  const dir = path.join(root, reference.dir);
+  const binary = path.join(dir, reference.binary);
+  if (!existsSync(binary)) execFileSync(reference.build[0], reference.build[1], { cwd: dir, stdio: 'inherit' });
+  const child = spawn('taskset', ['-c', values['server-cpu'], binary, ...reference.args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const address = await new Promise((resolve) => child.stdout.on('data', (b) => /listening on (\S+)/.test(String(b)) && resolve(/listening on (\S+)/.exec(String(b))[1])));
   try {
     return await run(['--target', address, '--pid', String(child.pid)]);
@@ -55,7 +65,7 @@ for (const engine of values.engines.split(',')) {
   for (const calls of values.calls.split(',').map(Number)) {
     const run = (extra) => runBench(benchArgs(calls, extra));
     const { command, result } =
-      engine === 'go' ? await withGoServer(run) : run(['--engine', engine, '--server-cpu', values['server-cpu']]);
+      engine in REFERENCES ? await withReferenceServer(engine, run) : run(['--engine', engine, '--server-cpu', values['server-cpu']]);
     rows.push({ engine, calls, command, result });
     const r = result;
     console.error(`${engine} ${calls}: cpu ${r.server.cpuPct}% loss ${r.frames.lossPct}% echo p99 ${r.echoLatencyMs?.p99} ms`);

@@ -142,13 +142,6 @@ pub enum Event {
     Closed,
 }
 
-/// Samples a batch keeps room for once emptied (512 KiB: a harvest of 1000 calls at 16 kHz
-/// is a fifth of it). What a stall of the application's thread made it grow to is given back,
-/// so that memory follows the load instead of the worst moment ever seen.
-const RETAINED_PCM: usize = 1 << 18;
-/// Events a batch keeps room for once emptied, for the same reason.
-const RETAINED_EVENTS: usize = 1 << 12;
-
 /// Events in order, and the caller audio they refer to in one contiguous buffer.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
@@ -192,14 +185,11 @@ impl Batch {
         }
     }
 
-    /// Empties the batch, keeping its capacity up to [`RETAINED_PCM`] and [`RETAINED_EVENTS`].
+    /// Empties the batch, keeping its capacity.
     pub fn clear(&mut self) {
         self.events.clear();
         self.pcm.clear();
         self.frames_in.clear();
-        self.events.shrink_to(RETAINED_EVENTS);
-        self.pcm.shrink_to(RETAINED_PCM);
-        self.frames_in.shrink_to(RETAINED_EVENTS);
     }
 
     /// Moves every event of `other` to the end of this batch, leaving `other` empty.
@@ -340,28 +330,5 @@ mod tests {
         local.events.push(Event::Closed);
         outbox.post(&mut local);
         assert_eq!(count.load(Ordering::SeqCst), 2);
-    }
-
-    #[test]
-    fn a_batch_a_stall_swelled_gives_its_memory_back_once_taken() {
-        let outbox = Outbox::new(Box::new(Count(Arc::new(AtomicUsize::new(0)))));
-        // Ten seconds of 1000 calls at 8 kHz piled up behind a stalled application thread.
-        let mut local = Batch::default();
-        for call in 0..50_000 {
-            local.push_audio(call, |out: &mut Vec<i16>| {
-                out.resize(out.len() + 160, 0);
-                160
-            });
-        }
-        outbox.post(&mut local);
-        let mut taken = Batch::default();
-        outbox.take(&mut taken);
-        assert_eq!(taken.events.len(), 50_000);
-        assert!(taken.pcm.capacity() >= 8_000_000);
-        // The next take empties it: the room kept is bounded, whatever the batch was.
-        outbox.take(&mut taken);
-        assert!(taken.is_empty());
-        assert!(taken.pcm.capacity() <= RETAINED_PCM);
-        assert!(taken.events.capacity() <= RETAINED_EVENTS);
     }
 }

@@ -50,10 +50,6 @@ fn reason_code(reason: EndReason) -> f64 {
     }
 }
 
-/// Records an encoding keeps room for between batches (512 KiB), like the batches themselves:
-/// a burst after a stall is not held on to.
-const RETAINED_META: usize = 1 << 16;
-
 /// The records and strings of one batch; reused from batch to batch.
 #[derive(Default)]
 pub struct Encoded {
@@ -65,7 +61,6 @@ impl Encoded {
     /// Encodes `batch` (its `pcm` crosses as it is).
     pub fn encode(&mut self, batch: &Batch) {
         self.meta.clear();
-        self.meta.shrink_to(RETAINED_META);
         self.strings.clear();
         for event in &batch.events {
             self.event(event);

@@ -117,6 +117,8 @@ export class Call extends EventEmitter<CallEvents> {
   #resolveEnded!: (end: CallEnd) => void;
   #readers = new Set<InboundQueue>();
   #inboundDropped = 0;
+  /** Audio written after the engine had ended the call but before its end reached us, ms. */
+  #unplayedLateMs = 0;
 
   /** @internal */
   constructor(host: CallHost, handle: number, id: string, remote: RemoteAddress, wire: WireFormat, format: AudioFormat) {
@@ -154,7 +156,14 @@ export class Call extends EventEmitter<CallEvents> {
    */
   write(pcm: Int16Array): boolean {
     this.#assertLive();
-    return this.#host.driver.write(this.handle, pcm) <= this.#host.highWaterMs;
+    try {
+      return this.#host.driver.write(this.handle, pcm) <= this.#host.highWaterMs;
+    } catch (error) {
+      if (!this.#endingIn(error)) throw error;
+      // Too late to play: reported with the rest of the unplayed audio by the end.
+      this.#unplayedLateMs += this.#durationMs(pcm);
+      return false;
+    }
   }
 
   /**
@@ -169,7 +178,10 @@ export class Call extends EventEmitter<CallEvents> {
       if (signal?.aborted) return Promise.resolve({ completed: false, reason: 'aborted', unplayedMs: this.#durationMs(pcm) });
       this.#host.driver.write(this.handle, pcm);
     } catch (error) {
-      return Promise.reject(error);
+      if (!this.#endingIn(error)) return Promise.reject(error);
+      const unplayedMs = this.#durationMs(pcm);
+      this.#unplayedLateMs += unplayedMs;
+      return this.#ended.then(() => ({ completed: false, reason: 'ended', unplayedMs }));
     }
     return new Promise((resolve) => {
       const onAbort = () => {
@@ -196,20 +208,21 @@ export class Call extends EventEmitter<CallEvents> {
   /** Barge-in: drops all queued audio now. Pending plays resolve as cleared. */
   clear(): ClearedAudio {
     if (this.ended) return { clearedMs: 0, marks: [] };
-    const { clearedMs, marks } = this.#host.driver.clear(this.handle);
-    return { clearedMs, marks: this.#cancel(marks, 'cleared') };
+    const cleared = this.#ending(() => this.#host.driver.clear(this.handle));
+    if (!cleared) return { clearedMs: 0, marks: [] }; // the end will report the queue
+    return { clearedMs: cleared.clearedMs, marks: this.#cancel(cleared.marks, 'cleared') };
   }
 
   /** Holds playout where it is (idle policy frames meanwhile); queued audio stays queued. */
   pause(): void {
     this.#assertLive();
-    this.#host.driver.pause(this.handle);
+    this.#ending(() => this.#host.driver.pause(this.handle));
   }
 
   /** Resumes playout after pause(). */
   resume(): void {
     this.#assertLive();
-    this.#host.driver.resume(this.handle);
+    this.#ending(() => this.#host.driver.resume(this.handle));
   }
 
   /** Sends 0x00 (the dialplan continues on Asterisk 20.14+) and closes. Queued audio is dropped. */
@@ -316,8 +329,13 @@ export class Call extends EventEmitter<CallEvents> {
   /** @internal */
   _end(reason: EndReason, error: AudioSocketError | null, unplayedMs: number, marks: CancelledMark[], stats: CallStats): void {
     if (this.#end) return;
-    this.#end = { reason, error, unplayedMs, stats: this.#withReaderDrops(stats) };
+    this.#end = { reason, error, unplayedMs: unplayedMs + this.#unplayedLateMs, stats: this.#withReaderDrops(stats) };
     this.#cancel(marks, 'ended');
+    // Marks the engine never took (the call had ended in it already): their plays end too.
+    for (const [id, { play }] of this.#marks) {
+      this.#marks.delete(id);
+      play?.resolve({ completed: false, reason: play.aborted ? 'aborted' : 'ended', unplayedMs: play.durationMs });
+    }
     for (const reader of this.#readers) reader.end();
     this.#readers.clear();
     this.#resolveEnded(this.#end);
@@ -348,7 +366,8 @@ export class Call extends EventEmitter<CallEvents> {
   #queueMark(mark: PendingMark): number {
     const id = this.#nextMark++;
     this.#marks.set(id, mark);
-    this.#host.driver.mark(this.handle, id);
+    // On a call that is ending the mark stays pending here, and the end settles it.
+    this.#ending(() => this.#host.driver.mark(this.handle, id));
     return id;
   }
 
@@ -370,6 +389,25 @@ export class Call extends EventEmitter<CallEvents> {
 
   #durationMs(pcm: Int16Array): number {
     return (pcm.length * 1000) / (this.#host.format.sampleRate * this.#host.format.channels);
+  }
+
+  /**
+   * Whether `error` only says that the engine has ended the call while its end has not reached
+   * this call yet (the native engine reports ends in batches, after this turn): to the
+   * application the call is still live, so the operation counts as made just before the end.
+   */
+  #endingIn(error: unknown): boolean {
+    return !this.ended && error instanceof AudioSocketError && error.code === ErrorCode.CALL_ENDED;
+  }
+
+  /** Runs an engine operation; undefined, not an error, when the call is ending (see #endingIn). */
+  #ending<T>(operation: () => T): T | undefined {
+    try {
+      return operation();
+    } catch (error) {
+      if (!this.#endingIn(error)) throw error;
+      return undefined;
+    }
   }
 
   #assertLive(): void {

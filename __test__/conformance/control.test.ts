@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Call, CallEnd } from '../../src';
+import type { Call, CallEnd, PlayResult } from '../../src';
+import { encodeAudio, encodeHangup } from '../../src/protocol';
 import { ENGINES, callAndClient, audioReceived, bytesOf, concat, isSilence, once, pattern, sleep, startServer, until, type Harness } from '../helpers/harness';
 
 describe.each(ENGINES)('%s engine: playout control', (engine) => {
@@ -41,6 +42,38 @@ describe.each(ENGINES)('%s engine: playout control', (engine) => {
     expect(end.reason).toBe('remote-hangup');
     expect(end.stats.framesIn).toBe(1);
     expect(() => call.stats()).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_CALL_ENDED' }));
+  });
+
+  it('a caller that sends audio and hangs up at once: every operation of the audio handlers counts as made before the end', async () => {
+    h = await startServer(engine);
+    const { call, client } = await callAndClient(h);
+    const errors: unknown[] = [];
+    const plays: Array<Promise<PlayResult>> = [];
+    call.on('audio', (pcm) => {
+      try {
+        call.write(pcm);
+        call.mark('heard');
+        plays.push(call.play(pcm));
+        call.pause();
+        call.resume();
+      } catch (error) {
+        errors.push(error);
+      }
+    });
+    // Five frames and the hang-up in one segment: an engine that reads them together ends the
+    // call before the application has handled the audio.
+    const frame = encodeAudio(pattern(160), 8000);
+    client.sendRaw(concat([frame, frame, frame, frame, frame, encodeHangup()]));
+    const [end] = (await once(call, 'end')) as [CallEnd];
+    expect(errors).toEqual([]);
+    expect(end.reason).toBe('remote-hangup');
+    expect(end.error).toBeNull();
+    // Ten 20 ms writes (five write(), five play()) could not play; the end says so, whichever
+    // engine, and every play settles as ended.
+    expect(end.unplayedMs).toBe(200);
+    const results = await Promise.all(plays);
+    expect(results).toHaveLength(5);
+    for (const result of results) expect(result).toEqual({ completed: false, reason: 'ended', unplayedMs: 20 });
   });
 
   it('play() resolves once its audio has been sent, and can name a mark', async () => {

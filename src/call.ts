@@ -152,7 +152,8 @@ export class Call extends EventEmitter<CallEvents> {
    * playout. Returns false when the queue is above highWaterMs: wait for 'drain' before writing
    * more. Throws ERR_AUDIOSOCKET_QUEUE_FULL past maxQueueMs (nothing of that write is queued),
    * ERR_AUDIOSOCKET_INVALID_ARGUMENT for stereo that is not whole pairs, and
-   * ERR_AUDIOSOCKET_CALL_ENDED after the end.
+   * ERR_AUDIOSOCKET_CALL_ENDED once 'end' has been emitted. Before that a write is accepted even
+   * if the caller has already hung up: audio too late to play counts in the end's unplayedMs.
    */
   write(pcm: Int16Array): boolean {
     this.#assertLive();

@@ -2,28 +2,21 @@
 // either way), divided by N. The server runs in its own process, JS side included.
 //
 //   node bench/memory.mjs --engines native,js,go --calls 1000
-import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { PROGRAMS, cli, program, root, startListening, stop } from './servers.mjs';
 
 const { values } = parseArgs({ options: { engines: { type: 'string', default: 'native,js,go' }, calls: { type: 'string', default: '1000' } } });
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { AudioSocketClient } = await import(path.join(root, 'dist/index.js'));
 const calls = Number(values.calls);
 
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function start(engine) {
-  const [command, args] =
-    engine === 'go'
-      ? [path.join(root, 'bench/go-echo/go-echo'), ['-listen', '127.0.0.1:0']]
-      : [process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--quiet', '--connection-rate', 'off', '--engine', engine]];
-  if (engine === 'go') execFileSync('go', ['build', '-o', 'go-echo', '.'], { cwd: path.join(root, 'bench/go-echo') });
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve) => child.stdout.on('data', (b) => /listening on [^ ]*:(\d+)/.test(String(b)) && resolve(Number(/listening on [^ ]*:(\d+)/.exec(String(b))[1]))));
-  return { child, port };
+function start(engine) {
+  if (engine === 'go') return startListening(program('go'), PROGRAMS.go.args, null);
+  return startListening(process.execPath, [cli, 'serve', '--port', '0', '--quiet', '--connection-rate', 'off', '--engine', engine], null);
 }
 
 console.log(`| server | RSS before (MB) | RSS with ${calls} idle calls (MB) | per call (KiB) |`);
@@ -42,6 +35,5 @@ for (const engine of values.engines.split(',')) {
   const after = rssKb(child.pid);
   console.log(`| ${engine} | ${(before / 1024).toFixed(1)} | ${(after / 1024).toFixed(1)} | ${((after - before) / calls).toFixed(1)} |`);
   for (const client of clients) client.destroy();
-  child.kill('SIGTERM');
-  await sleep(500);
+  await stop(child);
 }

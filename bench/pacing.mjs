@@ -4,10 +4,11 @@
 // times each frame by its kernel receive timestamp (and, beside it, by when it was read).
 //
 //   node bench/pacing.mjs --engines native,js --calls 1000 --duration 20 --stall-ms 200
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { cli, program, root, startListening, stop } from './servers.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -20,16 +21,7 @@ const { values } = parseArgs({
     'observer-cpu': { type: 'string', default: '1' },
   },
 });
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const cli = path.join(root, 'dist/cli/main.js');
 const { writeStampedPrompt } = await import(path.join(root, 'dist/cli/bench/stamp.js'));
-
-function observerBinary() {
-  const dir = path.join(root, 'bench/go-pacing');
-  const binary = path.join(dir, 'go-pacing');
-  if (!existsSync(binary)) execFileSync('go', ['build', '-o', binary, '.'], { cwd: dir, stdio: 'inherit' });
-  return binary;
-}
 
 /** CPU time of a process so far, in clock ticks (utime + stime of /proc/PID/stat). */
 function cpuTicks(pid) {
@@ -38,22 +30,13 @@ function cpuTicks(pid) {
 }
 
 async function startServer(engine, prompt) {
-  const args = ['-c', values['server-cpu'], process.execPath, cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--connection-rate', 'off', '--engine', engine, '--stall-ms', values['stall-ms'], '--play', prompt];
-  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const address = await new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const found = /listening on (\S+)/.exec(output);
-      if (found) resolve(found[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${output.trim()}`)));
-  });
-  const command = `taskset ${args.map((a) => (a === process.execPath ? 'node' : a === cli ? 'dist/cli/main.js' : a === prompt ? 'PROMPT.wav' : a)).join(' ')}`;
-  return { child, address, command };
+  const args = [cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--connection-rate', 'off', '--engine', engine, '--stall-ms', values['stall-ms'], '--play', prompt];
+  const { child, address } = await startListening(process.execPath, args, values['server-cpu']);
+  const shown = args.map((a) => (a === cli ? 'dist/cli/main.js' : a === prompt ? 'PROMPT.wav' : a));
+  return { child, address, command: `taskset -c ${values['server-cpu']} node ${shown.join(' ')}` };
 }
 
-const observer = observerBinary();
+const observer = program('pacing');
 const seconds = Number(values.duration) + Number(values.ramp) + 10;
 const prompt = writeStampedPrompt(8000, seconds);
 const rows = [];
@@ -67,8 +50,7 @@ for (const engine of values.engines.split(',')) {
     const cpu = ((cpuTicks(server.child.pid) - before) / 100 / ((Date.now() - started) / 1000)) * 100;
     rows.push({ engine, result, cpu, server: server.command, observer: `taskset ${args.join(' ').replace(observer, 'bench/go-pacing/go-pacing')}` });
   } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((resolve) => server.child.once('exit', resolve));
+    await stop(server.child);
   }
 }
 

@@ -6,10 +6,9 @@
 // Engines: js and native start `audiosocket serve` through the bench itself; go starts the Go
 // reference echo server (bench/go-echo, built with `go build`) and c the minimal C epoll echo
 // (bench/c-echo, built with `cc`), each measured by --target/--pid.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { PROGRAMS, cli, program, startListening, stop } from './servers.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -21,32 +20,20 @@ const { values } = parseArgs({
     'generator-cpu': { type: 'string', default: '1' },
   },
 });
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const cli = path.join(root, 'dist/cli/main.js');
 
 function benchArgs(calls, extra) {
   return ['-c', values['generator-cpu'], process.execPath, cli, 'bench', '--calls', String(calls), '--duration', values.duration, '--ramp', values.ramp, '--json', ...extra];
 }
 
-/** The reference servers, each started pinned to the server core: how to build it and run it. */
-const REFERENCES = {
-  // The Go reference library's echo (bench/go-echo).
-  go: { dir: 'bench/go-echo', binary: 'go-echo', build: ['go', ['build', '-o', 'go-echo', '.']], args: ['-listen', '127.0.0.1:0'] },
-  // The floor: a minimal C epoll echo, one read and one write per frame (bench/c-echo).
-  c: { dir: 'bench/c-echo', binary: 'c-echo', build: ['cc', ['-O2', '-o', 'c-echo', 'echo.c']], args: ['127.0.0.1', '0'] },
-};
+/** The echo servers measured beside ours (bench/servers.mjs has how each is built and run). */
+const REFERENCES = ['go', 'c'];
 
 async function withReferenceServer(name, run) {
-  const reference = REFERENCES[name];
-  const dir = path.join(root, reference.dir);
-  const binary = path.join(dir, reference.binary);
-  if (!existsSync(binary)) execFileSync(reference.build[0], reference.build[1], { cwd: dir, stdio: 'inherit' });
-  const child = spawn('taskset', ['-c', values['server-cpu'], binary, ...reference.args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const address = await new Promise((resolve) => child.stdout.on('data', (b) => /listening on (\S+)/.test(String(b)) && resolve(/listening on (\S+)/.exec(String(b))[1])));
+  const { child, address } = await startListening(program(name), PROGRAMS[name].args, values['server-cpu']);
   try {
     return await run(['--target', address, '--pid', String(child.pid)]);
   } finally {
-    child.kill('SIGTERM');
+    await stop(child);
   }
 }
 
@@ -65,7 +52,7 @@ for (const engine of values.engines.split(',')) {
   for (const calls of values.calls.split(',').map(Number)) {
     const run = (extra) => runBench(benchArgs(calls, extra));
     const { command, result } =
-      engine in REFERENCES ? await withReferenceServer(engine, run) : run(['--engine', engine, '--server-cpu', values['server-cpu']]);
+      REFERENCES.includes(engine) ? await withReferenceServer(engine, run) : run(['--engine', engine, '--server-cpu', values['server-cpu']]);
     rows.push({ engine, calls, command, result });
     const r = result;
     console.error(`${engine} ${calls}: cpu ${r.server.cpuPct}% loss ${r.frames.lossPct}% echo p99 ${r.echoLatencyMs?.p99} ms`);

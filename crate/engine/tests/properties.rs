@@ -9,6 +9,8 @@
 //! Reproduce a failure with the seed it prints: `AUDIOSOCKET_PROP_SEED=0x... cargo test -p
 //! audiosocket-engine --test properties`. `AUDIOSOCKET_PROP_CASES` changes the number of streams.
 
+// PROTOCOL.md's audio kinds and rates, independent of `Kind::sample_rate`.
+use audiosocket_engine::fuzzing::decoder::RATES;
 use audiosocket_engine::protocol::{
     encode_audio, encode_dtmf, encode_error, encode_hangup, encode_raw, encode_silence,
     encode_uuid, CallId, Decoder, DtmfState, ErrorCode, ForkDtmf, Kind, Message, MAX_PAYLOAD,
@@ -70,19 +72,6 @@ impl Rng {
         items[self.below(items.len())]
     }
 }
-
-/// This test's own table, independent of `Kind::sample_rate`.
-const RATES: [(u8, u32); 9] = [
-    (0x10, 8_000),
-    (0x11, 12_000),
-    (0x12, 16_000),
-    (0x13, 24_000),
-    (0x14, 32_000),
-    (0x15, 44_100),
-    (0x16, 48_000),
-    (0x17, 96_000),
-    (0x18, 192_000),
-];
 
 /// One generated message: what to encode, and what it must decode to.
 #[derive(Debug)]

@@ -407,7 +407,10 @@ fn a_call_answers_stats_until_the_application_has_taken_its_end() {
     // The engine's FIN follows the end, which is now reported but not taken: the application
     // still sees a live call, so stats() must answer, with the final counters.
     while read_message(&mut stream).is_some() {}
-    let stats = h.server.stats(call).expect("stats() before the end is taken");
+    let stats = h
+        .server
+        .stats(call)
+        .expect("stats() before the end is taken");
     assert_eq!(stats.frames_in, 1);
     h.until("the end", |seen| {
         seen.iter()

@@ -196,8 +196,9 @@ fn reference(stream: &[u8], limit: usize) -> Codes {
     }
 }
 
-/// Audio kinds and their rates, written out here rather than asked of [`Kind`].
-const RATES: [(u8, u32); 9] = [
+/// Audio kinds and their rates as PROTOCOL.md gives them, written out here rather than asked of
+/// [`Kind`]: the reference the checks (here and in `tests/properties.rs`) hold the library to.
+pub const RATES: [(u8, u32); 9] = [
     (0x10, 8_000),
     (0x11, 12_000),
     (0x12, 16_000),

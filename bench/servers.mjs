@@ -1,0 +1,53 @@
+// What the benchmark scripts share: building a helper program once, and starting a server that
+// prints `listening on HOST:PORT`, pinned to a core.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+export const cli = path.join(root, 'dist/cli/main.js');
+
+/** The reference and helper programs under bench/: where each lives and how it is built. */
+export const PROGRAMS = {
+  // The Go reference library's echo.
+  go: { dir: 'bench/go-echo', binary: 'go-echo', build: ['go', ['build', '-o', 'go-echo', '.']], args: ['-listen', '127.0.0.1:0'] },
+  // The floor: a minimal C epoll echo, one read and one write per frame.
+  c: { dir: 'bench/c-echo', binary: 'c-echo', build: ['cc', ['-O2', '-o', 'c-echo', 'echo.c']], args: ['127.0.0.1', '0'] },
+  // The kernel-timestamp pacing observer.
+  pacing: { dir: 'bench/go-pacing', binary: 'go-pacing', build: ['go', ['build', '-o', 'go-pacing', '.']] },
+};
+
+/** The path of PROGRAMS[name], built first if it is not there yet. */
+export function program(name) {
+  const { dir, binary, build } = PROGRAMS[name];
+  const file = path.join(root, dir, binary);
+  if (!existsSync(file)) execFileSync(build[0], build[1], { cwd: path.join(root, dir), stdio: 'inherit' });
+  return file;
+}
+
+/**
+ * Starts `command args` on core `cpu` (null: anywhere) and resolves once it prints its address,
+ * with the child and that address (`HOST:PORT`); rejects if it exits first.
+ */
+export function startListening(command, args, cpu) {
+  const [file, argv] = cpu === null ? [command, args] : ['taskset', ['-c', String(cpu), command, ...args]];
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const found = /listening on (\S+)/.exec(output);
+      if (found) resolve({ child, address: found[1], port: Number(found[1].split(':').pop()) });
+    });
+    child.once('exit', (code) => reject(new Error(`${command} exited (${code}) before listening: ${output.trim()}`)));
+  });
+}
+
+/** Stops a server started by startListening and waits for it to exit. */
+export function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}

@@ -152,6 +152,12 @@ describe('CLI bench', () => {
     expect(run.code).toBe(0);
   });
 
+  it('--node-options reach the node process of the started server', async () => {
+    const run = await runCli(['bench', '--calls', '1', '--duration', '1', '--ramp', '0', '--engine', 'js', '--node-options=--stack-trace-limit=5  --no-such-option']);
+    expect(run.stderr).toMatch(/bad option: --no-such-option/);
+    expect(run.code).not.toBe(0);
+  });
+
   it('listen mode counts what the server received through its /metrics', async () => {
     const run = await runCli(['bench', '--calls', '10', '--duration', '2', '--ramp', '0.5', '--engine', 'js', '--mode', 'listen', '--json']);
     const result = JSON.parse(run.stdout);
@@ -179,6 +185,7 @@ describe('CLI arguments', () => {
     ['bench ramp longer than duration', ['bench', '--ramp', '20', '--duration', '10'], /--ramp must be shorter than --duration/],
     ['bench --pid without --target', ['bench', '--pid', '1'], /--pid and --metrics-url go with --target/],
     ['bench --warmup without --rss-every', ['bench', '--warmup', '10'], /--warmup goes with --rss-every/],
+    ['bench --node-options with --target', ['bench', '--target', '127.0.0.1:9', '--node-options=--cpu-prof'], /start a server: not with --target/],
   ];
   for (const [name, args, message] of bad) {
     it(`${name}: one clear line on stderr, exit code 2`, async () => {

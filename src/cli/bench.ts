@@ -24,6 +24,8 @@ export const BENCH_USAGE = `usage: audiosocket bench [options]
   --server-cpu N       pin that server to CPU core N (taskset); run the bench itself under
                        'taskset -c M' to pin the generator
   --prebuffer-ms MS    the started server's prebuffer (default 0: round trip without queueing)
+  --node-options=OPTS  Node.js options for the started server, space-separated
+                       (e.g. --node-options=--max-semi-space-size=8, or =--cpu-prof to profile it)
   --target HOST:PORT   measure a running server instead of starting one
   --pid PID            with --target: the server's process, for CPU % and RSS
   --metrics-url URL    with --target and --mode listen: the server's /metrics, to count frames received
@@ -43,6 +45,7 @@ const OPTIONS = {
   'server-cpu': { type: 'string' },
   'prebuffer-ms': { type: 'string' },
   'stall-ms': { type: 'string' },
+  'node-options': { type: 'string' },
   caller: { type: 'string' },
   target: { type: 'string' },
   pid: { type: 'string' },
@@ -123,8 +126,8 @@ export async function bench(args: string[]): Promise<number> {
   if (rampS >= durationS) throw new UsageError('--ramp must be shorter than --duration');
   const sampleRate = sampleRateOption(values.rate);
   const mode = oneOf('mode', values.mode, ['echo', 'listen', 'play'] as const, 'echo');
-  if (values.target && (values.engine || values['server-cpu'] || values['prebuffer-ms'] || values['stall-ms'])) {
-    throw new UsageError('--engine, --server-cpu, --prebuffer-ms and --stall-ms start a server: not with --target');
+  if (values.target && (values.engine || values['server-cpu'] || values['prebuffer-ms'] || values['stall-ms'] || values['node-options'])) {
+    throw new UsageError('--engine, --server-cpu, --prebuffer-ms, --stall-ms and --node-options start a server: not with --target');
   }
   if (values.target && mode === 'play') throw new UsageError('--mode play starts a server: not with --target');
   const caller = oneOf('caller', values.caller, ['talk', 'silent'] as const, 'talk');
@@ -141,6 +144,7 @@ export async function bench(args: string[]): Promise<number> {
         cpu: values['server-cpu'] === undefined ? null : int('server-cpu', values['server-cpu'], 0, 0, 1023),
         prebufferMs: int('prebuffer-ms', values['prebuffer-ms'], 0, 0, 1000),
         stallMs: int('stall-ms', values['stall-ms'], 0, 0, 60_000),
+        nodeOptions: values['node-options']?.split(/\s+/).filter(Boolean) ?? [],
         rate: sampleRate,
         mode,
         promptS: durationS + rampS + 5,
@@ -254,6 +258,8 @@ interface ServerOptions {
   cpu: number | null;
   prebufferMs: number;
   stallMs: number;
+  /** Node.js options, before the script. */
+  nodeOptions: string[];
   rate: number;
   mode: Mode;
   /** Play mode: seconds of stamped prompt, longer than any call. */
@@ -264,7 +270,7 @@ async function startServer(options: ServerOptions): Promise<StartedServer> {
   const cli = path.join(__dirname, 'main.js');
   if (!existsSync(cli)) throw new UsageError(`cannot start a server: ${cli} is missing (build with npm run build)`);
   const source = options.mode === 'echo' ? ['--echo'] : options.mode === 'listen' ? ['--listen'] : ['--play', writeStampedPrompt(options.rate, options.promptS)];
-  const serveArgs = [cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--connection-rate', 'off', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), '--stall-ms', String(options.stallMs), ...source];
+  const serveArgs = [...options.nodeOptions, cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--connection-rate', 'off', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), '--stall-ms', String(options.stallMs), ...source];
   const [command, args] = options.cpu === null ? [process.execPath, serveArgs] : ['taskset', ['-c', String(options.cpu), process.execPath, ...serveArgs]];
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {

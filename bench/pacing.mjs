@@ -56,10 +56,11 @@ for (const engine of values.engines.split(',')) {
 
 const gaps = (p) => `${p.p50} / ${p.p99} / ${p.p999} / ${p.max}`;
 console.log(`${values.calls} calls, JavaScript blocked ${values['stall-ms']} ms every 2 s, ${values.duration} s measured\n`);
-console.log('| server | kernel arrival gap p50 / p99 / p99.9 / max ms | read-time gap p50 / p99 / p99.9 / max ms | frames | skipped | silence (underrun) frames | failed calls | server CPU % |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| server | kernel arrival gap p50 / p99 / p99.9 / max ms | kernel gap p99 by quarter of the calls, in connection order | read-time gap p50 / p99 / p99.9 / max ms | frames | skipped | silence (underrun) frames | failed calls | server CPU % |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const { engine, result: r, cpu } of rows) {
-  console.log(`| ${engine} | ${gaps(r.kernelGapMs)} | ${gaps(r.userspaceGapMs)} | ${r.frames} | ${r.skipped} | ${r.unstamped} | ${r.failed} | ${cpu.toFixed(1)} |`);
+  const quarters = r.kernelGapMsByQuarter.map((q) => q.p99).join(' / ');
+  console.log(`| ${engine} | ${gaps(r.kernelGapMs)} | ${quarters} | ${gaps(r.userspaceGapMs)} | ${r.frames} | ${r.skipped} | ${r.unstamped} | ${r.failed} | ${cpu.toFixed(1)} |`);
 }
 console.log('\ncommands (PROMPT.wav: a stamped prompt, see writeStampedPrompt in src/cli/bench/stamp.ts):');
 for (const { server, observer: command } of rows) console.log(`  ${server}\n  ${command}`);

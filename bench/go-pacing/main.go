@@ -242,12 +242,19 @@ func report(results []*call, duration time.Duration) {
 		Unstamped      int         `json:"unstamped"`
 		KernelGapMs    percentiles `json:"kernelGapMs"`
 		UserspaceGapMs percentiles `json:"userspaceGapMs"`
+		// The kernel gaps of each quarter of the calls in the order they connected, which is
+		// the order a server that serves its calls one after the other in a tick sends in:
+		// a p99 that grows from quarter to quarter is jitter that accumulates along the burst.
+		KernelGapMsByQuarter []percentiles `json:"kernelGapMsByQuarter"`
 	}{Calls: len(results), DurationS: duration.Seconds()}
-	for _, c := range results {
+	quarters := make([][]float32, 4)
+	for i, c := range results {
 		if c.failed {
 			out.Failed++
 			continue
 		}
+		quarter := i * 4 / len(results)
+		quarters[quarter] = append(quarters[quarter], c.kernelGaps...)
 		out.Frames += c.frames
 		out.Stamped += c.stamped
 		out.Skipped += c.skipped
@@ -257,6 +264,9 @@ func report(results []*call, duration time.Duration) {
 	}
 	out.KernelGapMs = summarise(kernel)
 	out.UserspaceGapMs = summarise(user)
+	for _, gaps := range quarters {
+		out.KernelGapMsByQuarter = append(out.KernelGapMsByQuarter, summarise(gaps))
+	}
 	encoded, err := json.Marshal(out)
 	if err != nil {
 		log.Fatal(err)

@@ -67,6 +67,8 @@ pub struct SharedCall {
     pub handle: CallHandle,
     /// The engine thread's key for the connection that carries the call.
     pub(crate) token: usize,
+    /// The beat of the period its frames leave on (see clock.rs).
+    pub(crate) beat: usize,
     state: Mutex<CallState>,
     /// Frames received, counted by the engine's thread.
     frames_in: AtomicU64,
@@ -82,10 +84,16 @@ pub struct SharedCall {
 }
 
 impl SharedCall {
-    pub(crate) fn new(handle: CallHandle, token: usize, config: &EngineConfig) -> SharedCall {
+    pub(crate) fn new(
+        handle: CallHandle,
+        token: usize,
+        beat: usize,
+        config: &EngineConfig,
+    ) -> SharedCall {
         SharedCall {
             handle,
             token,
+            beat,
             state: Mutex::new(CallState {
                 playout: Playout::new(config),
                 stats: CallStats::default(),

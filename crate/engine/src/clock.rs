@@ -3,6 +3,12 @@
 //! drift. After a stall at most `max_catch_up` ticks run back to back; older ones are skipped
 //! (and counted), so a long stall never turns into a burst of audio that Asterisk would forward
 //! at once and mixing bridges would throw away. Pure: the caller supplies `now`.
+//!
+//! The native engine runs one such clock per [beat](BEATS) of the period ([`BeatClocks`]) and
+//! gives each call a beat: its frames then leave in one of four short bursts a beat apart rather
+//! than in one long burst. A frame's place in its burst moves with how long the sends before it
+//! took, so a burst a quarter as long is a quarter of that jitter. (The TypeScript engine sends
+//! from one timer and keeps the single clock.)
 
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -12,6 +18,13 @@ pub const PERIOD: Duration = Duration::from_millis(20);
 
 /// Ticks run back to back after a stall before the clock skips to the present.
 pub const MAX_CATCH_UP: u64 = 3;
+
+/// Beats in a period: the calls are spread over this many offsets of the period.
+pub const BEATS: usize = 4;
+
+/// The time between two beats (5 ms).
+#[allow(clippy::cast_possible_truncation)]
+pub const BEAT: Duration = PERIOD.checked_div(BEATS as u32).expect("BEATS is not 0");
 
 /// A running clock: its start, the next tick due and the ticks skipped so far.
 #[derive(Clone, Debug)]
@@ -85,7 +98,10 @@ impl Clock {
     /// The ticks to run at `now`, in order, and moves past them: empty before the next
     /// deadline, at most `max_catch_up` after a stall (the older ones are skipped and counted).
     pub fn due(&mut self, now: Instant) -> Range<u64> {
-        let elapsed = now.saturating_duration_since(self.start);
+        if now < self.start {
+            return self.next..self.next;
+        }
+        let elapsed = now.duration_since(self.start);
         let due = (elapsed.as_nanos() / self.period.as_nanos()) as u64;
         if due < self.next {
             return self.next..self.next;
@@ -98,6 +114,40 @@ impl Clock {
         let ticks = self.next..due + 1;
         self.next = due + 1;
         ticks
+    }
+}
+
+/// One clock per beat: beat `b`'s tick `n` is due at `start + n * PERIOD + b * BEAT`. Each
+/// beat's clock catches up and skips on its own, so every call keeps exactly the guarantees of
+/// a single clock, shifted by its beat.
+#[derive(Clone, Debug)]
+pub struct BeatClocks {
+    clocks: [Clock; BEATS],
+}
+
+impl BeatClocks {
+    /// Clocks whose beat 0 has its tick 0 due at `start`.
+    #[must_use]
+    pub fn new(start: Instant) -> BeatClocks {
+        let offset = |beat: usize| BEAT * u32::try_from(beat).unwrap_or(0);
+        BeatClocks {
+            clocks: std::array::from_fn(|beat| Clock::new(start + offset(beat))),
+        }
+    }
+
+    /// The clock of `beat` (below [`BEATS`]).
+    pub fn beat(&mut self, beat: usize) -> &mut Clock {
+        &mut self.clocks[beat]
+    }
+
+    /// The next instant, after `now`, at which some beat's tick is due; at once after a stall.
+    #[must_use]
+    pub fn next_wake(&self, now: Instant) -> Instant {
+        self.clocks
+            .iter()
+            .map(|clock| clock.next_wake(now, BEAT))
+            .min()
+            .unwrap_or(now)
     }
 }
 
@@ -144,6 +194,42 @@ mod tests {
         }
         assert_eq!(ran, 1000);
         assert!((clock.lateness_ms(999, t0 + 20 * MS * 999 + 7 * MS) - 7.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn each_beat_ticks_once_a_period_a_beat_after_the_one_before() {
+        let t0 = Instant::now();
+        let mut clocks = BeatClocks::new(t0);
+        let mut ran = Vec::new();
+        let mut now = t0;
+        while now < t0 + 100 * MS {
+            for beat in 0..BEATS {
+                for tick in clocks.beat(beat).due(now) {
+                    ran.push((now.duration_since(t0).as_millis(), beat, tick));
+                }
+            }
+            now = clocks.next_wake(now + Duration::from_nanos(1));
+        }
+        let expected: Vec<(u128, usize, u64)> = (0..20u64)
+            .map(|n| (u128::from(n) * 5, (n % 4) as usize, n / 4))
+            .collect();
+        assert_eq!(ran, expected);
+    }
+
+    #[test]
+    fn after_a_stall_every_beat_catches_up_on_its_own() {
+        let t0 = Instant::now();
+        let mut clocks = BeatClocks::new(t0);
+        assert_eq!(clocks.beat(0).due(t0), 0..1);
+        assert_eq!(clocks.next_wake(t0 + MS), t0 + 5 * MS);
+        // 200 ms later: beat 0 had ticks 1..=10 due, beat 3 (due 15 ms after) 0..=9.
+        let late = t0 + 200 * MS;
+        assert_eq!(clocks.next_wake(late), late);
+        assert_eq!(clocks.beat(0).due(late), 8..11);
+        assert_eq!(clocks.beat(3).due(late), 7..10);
+        assert_eq!(clocks.beat(0).skipped(), 7);
+        assert_eq!(clocks.beat(3).skipped(), 7);
+        assert!((clocks.beat(3).lateness_ms(9, late) - 5.0).abs() < 1e-9);
     }
 
     #[test]

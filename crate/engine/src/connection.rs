@@ -73,6 +73,8 @@ impl Host {
 /// The engine thread's side of one connection.
 pub(crate) struct Connection {
     token: usize,
+    /// The beat of the period it is ticked on (see clock.rs).
+    pub beat: usize,
     socket: TcpStream,
     remote: SocketAddr,
     phase: Phase,
@@ -115,11 +117,19 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// A new connection, waiting for its UUID until `now + handshakeTimeoutMs`.
-    pub fn new(token: usize, socket: TcpStream, remote: SocketAddr, ctx: &Host) -> Connection {
+    /// A new connection, ticked on `beat`, waiting for its UUID until
+    /// `now + handshakeTimeoutMs`.
+    pub fn new(
+        token: usize,
+        beat: usize,
+        socket: TcpStream,
+        remote: SocketAddr,
+        ctx: &Host,
+    ) -> Connection {
         let config = &ctx.shared.config;
         Connection {
             token,
+            beat,
             socket,
             remote,
             phase: Phase::Handshake,
@@ -359,7 +369,7 @@ impl Connection {
         let handle = ctx.next_handle;
         ctx.next_handle = handle.wrapping_add(1);
         let config = &ctx.shared.config;
-        let call = Arc::new(SharedCall::new(handle, self.token, config));
+        let call = Arc::new(SharedCall::new(handle, self.token, self.beat, config));
         self.inbound = Some(Inbound::new(
             config.wire,
             config.sample_rate,

@@ -1,8 +1,9 @@
 //! The engine's thread: one readiness loop (epoll through mio) for the listener and every
 //! connection, and the shared 20 ms clock on absolute deadlines, which each tick produces one
-//! frame per call. There is no task or timer per call: a tick is one pass over the connections,
-//! and a socket costs a wake-up only when it has bytes to read or, after a partial write, room
-//! to write. Events are collected per turn of the loop and posted as one batch.
+//! frame per call. There is no task or timer per call: a tick is one pass over the connections
+//! of a beat (each connection is given the beat with the fewest, see clock.rs), and a socket
+//! costs a wake-up only when it has bytes to read or, after a partial write, room to write.
+//! Events are collected per turn of the loop and posted as one batch.
 
 use std::io;
 use std::mem;
@@ -17,7 +18,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use crate::clock::Clock;
+use crate::clock::{BeatClocks, BEATS};
 use crate::connection::{Connection, Host};
 use crate::error::{Code, EngineError};
 use crate::events::{Batch, EndReason, Event};
@@ -36,10 +37,6 @@ const READ_BUFFER: usize = 64 * 1024;
 /// Readiness events taken per poll; more ready sockets are taken by the next poll of the
 /// same wake (a full batch polls again at once).
 const EVENTS_PER_POLL: usize = 4096;
-/// How often the thread harvests ready sockets while calls run: caller audio waits at most this
-/// long to be read, and an answer to it usually makes the next tick. A quarter of a tick: 200
-/// wake-ups a second in all, whatever the number of calls.
-const HARVEST_PERIOD: Duration = Duration::from_millis(5);
 
 /// Where server.close() is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -60,8 +57,10 @@ pub(crate) struct EventLoop {
     host: Host,
     /// Connections that count toward maxCalls: handshaking, in a call, or closing one.
     counted: usize,
-    /// Runs while there are connections.
-    clock: Option<Clock>,
+    /// Run while there are connections.
+    clocks: Option<BeatClocks>,
+    /// Connections per beat; a new one joins the beat with the fewest.
+    beat_load: [usize; BEATS],
     rate_limiter: Option<ConnectionRateLimiter>,
     read_buffer: Box<[u8]>,
     /// Where each call's frame is built, one after the other.
@@ -95,7 +94,8 @@ impl EventLoop {
                 scratch: Vec::new(),
             },
             counted: 0,
-            clock: None,
+            clocks: None,
+            beat_load: [0; BEATS],
             rate_limiter,
             read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
             frame,
@@ -109,12 +109,14 @@ impl EventLoop {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(EVENTS_PER_POLL);
         loop {
-            // While calls run, the thread wakes on a fixed beat instead of on every arrival:
-            // each wake harvests every ready socket at once, so 1000 calls cost 200 wake-ups
-            // a second, not 50,000. Without connections it sleeps until something happens.
-            let timeout = match &self.clock {
-                Some(clock) => {
-                    let wake = clock.next_wake(Instant::now(), HARVEST_PERIOD);
+            // While calls run, the thread wakes on every beat (5 ms) instead of on every
+            // arrival: each wake harvests every ready socket at once and ticks the calls of its
+            // beat, so 1000 calls cost 200 wake-ups a second, not 50,000. Caller audio waits at
+            // most a beat to be read, and an answer to it usually makes its call's next tick.
+            // Without connections the thread sleeps until something happens.
+            let timeout = match &self.clocks {
+                Some(clocks) => {
+                    let wake = clocks.next_wake(Instant::now());
                     thread::sleep(wake.saturating_duration_since(Instant::now()));
                     Some(Duration::ZERO)
                 }
@@ -221,14 +223,18 @@ impl EventLoop {
         {
             return;
         }
-        let mut connection = Connection::new(key, socket, remote, &self.host);
+        let beat = (0..BEATS)
+            .min_by_key(|&beat| self.beat_load[beat])
+            .unwrap_or(0);
+        self.beat_load[beat] += 1;
+        let mut connection = Connection::new(key, beat, socket, remote, &self.host);
         if over_limit {
             connection = connection.refuse(&mut self.host);
         } else {
             self.counted += 1;
         }
         entry.insert(connection);
-        self.clock.get_or_insert_with(|| Clock::new(now));
+        self.clocks.get_or_insert_with(|| BeatClocks::new(now));
     }
 
     fn io(&mut self, key: usize, event: &IoEvent) {
@@ -283,27 +289,29 @@ impl EventLoop {
                 }
             }
         }
-        let Some(clock) = &mut self.clock else { return };
-        for tick in clock.due(now) {
-            // Before the tick: a write racing it counts its prebuffer from the next one.
-            self.host
-                .shared
-                .next_tick
-                .store(tick + 1, Ordering::Release);
-            let late_ms = clock.lateness_ms(tick, now);
-            for (key, connection) in &mut self.connections {
-                if connection.dead {
-                    continue;
-                }
-                connection.tick(
-                    tick,
-                    late_ms,
-                    &mut self.frame,
-                    &mut self.marks,
-                    &mut self.host,
-                );
-                if connection.dead {
-                    self.dead.push(key);
+        let Some(clocks) = &mut self.clocks else {
+            return;
+        };
+        for beat in 0..BEATS {
+            let clock = clocks.beat(beat);
+            for tick in clock.due(now) {
+                // Before the tick: a write racing it counts its prebuffer from the next one.
+                self.host.shared.next_tick[beat].store(tick + 1, Ordering::Release);
+                let late_ms = clock.lateness_ms(tick, now);
+                for (key, connection) in &mut self.connections {
+                    if connection.dead || connection.beat != beat {
+                        continue;
+                    }
+                    connection.tick(
+                        tick,
+                        late_ms,
+                        &mut self.frame,
+                        &mut self.marks,
+                        &mut self.host,
+                    );
+                    if connection.dead {
+                        self.dead.push(key);
+                    }
                 }
             }
         }
@@ -317,11 +325,12 @@ impl EventLoop {
             if connection.counted {
                 self.counted -= 1;
             }
+            self.beat_load[connection.beat] -= 1;
             // The call stays registered until the application takes its end (take_events).
             // Dropping the socket closes it, which also removes it from the epoll set.
         }
         if self.connections.is_empty() {
-            self.clock = None;
+            self.clocks = None;
         }
     }
 

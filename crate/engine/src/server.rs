@@ -16,6 +16,7 @@ use mio::{Poll, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::call::{call_ended, CallStats, SharedCall};
+use crate::clock::BEATS;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::event_loop::{EventLoop, WAKER};
@@ -39,8 +40,9 @@ pub(crate) struct Shared {
     /// Calls by handle, for the application's operations: from the UUID until the application
     /// has taken the call's end.
     calls: Mutex<HashMap<CallHandle, Arc<SharedCall>>>,
-    /// The clock's next tick, from which a write's prebuffer wait is counted.
-    pub next_tick: AtomicU64,
+    /// Each beat's next tick (see clock.rs), from which a write to a call on that beat counts
+    /// its prebuffer wait.
+    pub next_tick: [AtomicU64; BEATS],
     pub commands: Mutex<Commands>,
     pub waker: Waker,
     pub outbox: Outbox,
@@ -77,7 +79,7 @@ impl Shared {
         Shared {
             config,
             calls: Mutex::new(HashMap::new()),
-            next_tick: AtomicU64::new(0),
+            next_tick: std::array::from_fn(|_| AtomicU64::new(0)),
             commands: Mutex::new(Commands::default()),
             waker,
             outbox: Outbox::new(notify),
@@ -172,10 +174,9 @@ impl Server {
     /// `CALL_ENDED`, or `QUEUE_FULL` past maxQueueMs (nothing queued then).
     pub fn write(&self, call: CallHandle, pcm: &[i16]) -> Result<f64, EngineError> {
         let call = self.shared.call(call)?;
+        let next_tick = self.shared.next_tick[call.beat].load(Ordering::Acquire);
         let mut state = call.live()?;
-        state
-            .playout
-            .write(pcm, self.shared.next_tick.load(Ordering::Acquire))
+        state.playout.write(pcm, next_tick)
     }
 
     /// Queues a mark after the audio written so far.

@@ -269,7 +269,7 @@ impl Harness {
         let socket =
             mio::net::TcpStream::from_std(std::net::TcpStream::from(OwnedFd::from(engine_side)));
         let remote: SocketAddr = "192.0.2.7:40000".parse().expect("address");
-        let mut conn = Connection::new(3, socket, remote, &host);
+        let mut conn = Connection::new(3, 0, socket, remote, &host);
         if setup.refused {
             conn = conn.refuse(&mut host);
         }
@@ -495,10 +495,7 @@ impl Harness {
         let tick = self.tick;
         self.tick += 1;
         // As the event loop: before the tick, so a write counts its prebuffer from the next.
-        self.host
-            .shared
-            .next_tick
-            .store(self.tick, Ordering::Release);
+        self.host.shared.next_tick[0].store(self.tick, Ordering::Release);
         let Some(conn) = &mut self.conn else { return };
         if conn.dead {
             return;
@@ -529,7 +526,7 @@ impl Harness {
         let Some(call) = self.model.call.clone() else {
             return;
         };
-        let next_tick = self.host.shared.next_tick.load(Ordering::Acquire);
+        let next_tick = self.host.shared.next_tick[0].load(Ordering::Acquire);
         let ended = self.model.ended || call.lock().ended;
         let result: Result<(), EngineError> = match op {
             AppOp::Write { samples, seed } => {

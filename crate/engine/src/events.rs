@@ -1,7 +1,7 @@
 //! What the engine reports to the application, and how it gets there: events are collected
 //! into a [`Batch`] and posted to an [`Outbox`], which wakes the consumer once per batch (not
 //! once per event) through a [`Notify`]. The consumer takes everything posted so far in one
-//! go. With Node.js that is one crossing into JavaScript per tick or burst, for every call.
+//! go. With Node.js that is one crossing into JavaScript per 5 ms beat, for every call.
 
 use std::mem;
 use std::net::SocketAddr;

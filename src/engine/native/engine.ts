@@ -10,7 +10,7 @@ import { decodeBatch } from './batch';
  * The native engine: Rust (crate/) owns the sockets, the framing, the 20 ms clock and every
  * call's playout on its own thread, so JavaScript garbage collection or a slow handler never
  * makes call audio choppy. This adapter only translates: operations go straight into the Rust
- * call state, and events come back in batches, one crossing per tick or burst for all calls.
+ * call state, and events come back in batches, one crossing per 5 ms beat for all calls.
  */
 export class NativeEngine implements Engine {
   readonly name = 'native' as const;

@@ -24,8 +24,8 @@ export const BENCH_USAGE = `usage: audiosocket bench [options]
   --server-cpu N       pin that server to CPU core N (taskset); run the bench itself under
                        'taskset -c M' to pin the generator
   --prebuffer-ms MS    the started server's prebuffer (default 0: round trip without queueing)
-  --node-options=OPTS  Node.js options for the started server, space-separated
-                       (e.g. --node-options=--max-semi-space-size=8, or =--cpu-prof to profile it)
+  --node-options=OPTS  Node.js options for the started server, space-separated: to profile it
+                       or size its heap (docs/api.md has examples)
   --target HOST:PORT   measure a running server instead of starting one
   --pid PID            with --target: the server's process, for CPU % and RSS
   --metrics-url URL    with --target and --mode listen: the server's /metrics, to count frames received

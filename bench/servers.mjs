@@ -13,6 +13,8 @@ export const PROGRAMS = {
   go: { dir: 'bench/go-echo', binary: 'go-echo', build: ['go', ['build', '-o', 'go-echo', '.']], args: ['-listen', '127.0.0.1:0'] },
   // The floor: a minimal C epoll echo, one read and one write per frame.
   c: { dir: 'bench/c-echo', binary: 'c-echo', build: ['cc', ['-O2', '-o', 'c-echo', 'echo.c']], args: ['127.0.0.1', '0'] },
+  // The floor for a paced server: the C echo with the native engine's loop (answers on 5 ms beats).
+  'c-paced': { dir: 'bench/c-paced', binary: 'c-paced', build: ['cc', ['-O2', '-o', 'c-paced', 'paced.c']], args: ['127.0.0.1', '0'] },
   // The kernel-timestamp pacing observer.
   pacing: { dir: 'bench/go-pacing', binary: 'go-pacing', build: ['go', ['build', '-o', 'go-pacing', '.']] },
 };

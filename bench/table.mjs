@@ -4,8 +4,9 @@
 //   node bench/table.mjs --engines js,native --calls 100,500,1000,2000 --duration 20
 //
 // Engines: js and native start `audiosocket serve` through the bench itself; go starts the Go
-// reference echo server (bench/go-echo, built with `go build`) and c the minimal C epoll echo
-// (bench/c-echo, built with `cc`), each measured by --target/--pid.
+// reference echo server (bench/go-echo, built with `go build`), c the minimal C epoll echo
+// (bench/c-echo) and c-paced the same echo answering on the native engine's 20 ms clock
+// (bench/c-paced), both built with `cc`; each is measured by --target/--pid.
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { PROGRAMS, cli, program, startListening, stop } from './servers.mjs';
@@ -18,15 +19,17 @@ const { values } = parseArgs({
     ramp: { type: 'string', default: '5' },
     'server-cpu': { type: 'string', default: '0' },
     'generator-cpu': { type: 'string', default: '1' },
+    // Passed to bench: 1, every call sends on the same tick; 20, 1 ms apart, as channels do.
+    phases: { type: 'string', default: '1' },
   },
 });
 
 function benchArgs(calls, extra) {
-  return ['-c', values['generator-cpu'], process.execPath, cli, 'bench', '--calls', String(calls), '--duration', values.duration, '--ramp', values.ramp, '--json', ...extra];
+  return ['-c', values['generator-cpu'], process.execPath, cli, 'bench', '--calls', String(calls), '--duration', values.duration, '--ramp', values.ramp, '--phases', values.phases, '--json', ...extra];
 }
 
 /** The echo servers measured beside ours (bench/servers.mjs has how each is built and run). */
-const REFERENCES = ['go', 'c'];
+const REFERENCES = ['go', 'c', 'c-paced'];
 
 async function withReferenceServer(name, run) {
   const { child, address } = await startListening(program(name), PROGRAMS[name].args, values['server-cpu']);

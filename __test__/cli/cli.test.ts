@@ -158,6 +158,18 @@ describe('CLI bench', () => {
     expect(run.code).not.toBe(0);
   });
 
+  it('--phases spreads the calls over offsets of the period: one tick per offset, each call still one frame a period', async () => {
+    const calls = 8;
+    const frames = 100; // 2 s
+    const spread = JSON.parse((await runCli(['bench', '--calls', String(calls), '--duration', '2', '--ramp', '0', '--engine', 'js', '--phases', '4', '--json'])).stdout);
+    expect(spread.frames.sent).toBe(calls * frames);
+    expect(spread.frames.lost).toBe(0);
+    // Four ticks a period, against one without --phases (the clock also runs through the linger).
+    const together = JSON.parse((await runCli(['bench', '--calls', String(calls), '--duration', '2', '--ramp', '0', '--engine', 'js', '--json'])).stdout);
+    expect(together.frames.sent).toBe(calls * frames);
+    expect(spread.generator.sendLatenessMs.count).toBeGreaterThan(3 * together.generator.sendLatenessMs.count);
+  });
+
   it('listen mode counts what the server received through its /metrics', async () => {
     const run = await runCli(['bench', '--calls', '10', '--duration', '2', '--ramp', '0.5', '--engine', 'js', '--mode', 'listen', '--json']);
     const result = JSON.parse(run.stdout);
@@ -184,6 +196,7 @@ describe('CLI arguments', () => {
     ['a rate with no kind', ['call', '127.0.0.1:9', '--rate', '22050'], /./],
     ['bench ramp longer than duration', ['bench', '--ramp', '20', '--duration', '10'], /--ramp must be shorter than --duration/],
     ['bench --pid without --target', ['bench', '--pid', '1'], /--pid and --metrics-url go with --target/],
+    ['bench --phases out of range', ['bench', '--phases', '21'], /--phases must be an integer from 1 to 20/],
     ['bench --warmup without --rss-every', ['bench', '--warmup', '10'], /--warmup goes with --rss-every/],
     ['bench --node-options with --target', ['bench', '--target', '127.0.0.1:9', '--node-options=--cpu-prof'], /start a server: not with --target/],
   ];

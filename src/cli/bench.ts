@@ -18,6 +18,8 @@ export const BENCH_USAGE = `usage: audiosocket bench [options]
                        play: the server plays a long prompt into every call; skipped frames,
                        arrival gaps and the server's underruns are measured
   --stall-ms MS        the started server blocks its JavaScript thread MS every 2 s (pacing test)
+  --phases N           offsets of the 20 ms period the calls send at, 1-20 (default 1: every
+                       call on the same tick; 20: 1 ms apart, as independent channels send)
   --caller MODE        talk (default: every call sends audio) or silent (no caller frames, as
                        with DTX or hold; the generator then only listens, for exact arrival times)
   --engine NAME        start a server with this engine: auto (default), native, js
@@ -47,6 +49,7 @@ const OPTIONS = {
   'stall-ms': { type: 'string' },
   'node-options': { type: 'string' },
   caller: { type: 'string' },
+  phases: { type: 'string' },
   target: { type: 'string' },
   pid: { type: 'string' },
   'metrics-url': { type: 'string' },
@@ -159,6 +162,7 @@ export async function bench(args: string[]): Promise<number> {
       lingerMs: LINGER_MS,
       returns: mode === 'play' ? 'play' : 'echo',
       silent: caller === 'silent',
+      phases: int('phases', values.phases, 1, 1, 20),
     });
     const serverFramesBefore = mode === 'listen' && server.metricsUrl ? await metric(server.metricsUrl, 'audiosocket_frames_in_total') : null;
     const generatorStart = sampleProcess()!;

@@ -24,16 +24,23 @@ export interface GeneratorOptions {
   returns: 'echo' | 'play';
   /** Send no caller audio (DTX, hold): the call only listens until durationMs has passed. */
   silent: boolean;
+  /**
+   * Offsets within the 20 ms period the calls send at, 1 to 20: 1, every call's frame leaves on
+   * the same tick; 20, the calls take turns over 1 ms offsets, as independent Asterisk channels
+   * (each with its own timing) spread theirs over the period.
+   */
+  phases: number;
 }
 
 /** Frames a call remembers send times for: echoes later than this many frames lose their latency sample. */
 const SEND_TIME_SLOTS = 1024;
 
 /**
- * Thousands of simulated Asterisk calls from one process: one shared 20 ms clock sends a frame
- * for every call on each tick (no timer per call), each frame stamped so that echoes are matched
- * to their send time; replies are parsed with the protocol decoder and folded into histograms at
- * once (constant memory).
+ * Thousands of simulated Asterisk calls from one process: one shared clock, no timer per call.
+ * Each call is given one of `phases` offsets of the 20 ms period, round robin as they connect,
+ * and a tick sends a frame for every call of its offset. Each frame is stamped so that echoes
+ * are matched to their send time; replies are parsed with the protocol decoder and folded into
+ * histograms at once (constant memory).
  */
 export class LoadGenerator {
   readonly echoLatency = new Histogram();
@@ -52,11 +59,16 @@ export class LoadGenerator {
   /** @internal */
   readonly options: GeneratorOptions;
   readonly #template: Buffer;
-  readonly #calls = new Set<LoadCall>();
-  readonly #clock = new SharedClock((tick) => this.#tick(tick));
+  /** The open calls of each phase. */
+  readonly #phases: Set<LoadCall>[];
+  #active = 0;
+  #connects = 0;
+  readonly #clock: SharedClock;
 
   constructor(options: GeneratorOptions) {
     this.options = options;
+    this.#phases = Array.from({ length: options.phases }, () => new Set<LoadCall>());
+    this.#clock = new SharedClock((tick) => this.#tick(tick), { periodMs: 20 / options.phases });
     const samples = frameBytes(options.sampleRate, 20) / 2;
     const tone = new Int16Array(samples);
     for (let i = 0; i < samples; i++) tone[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / options.sampleRate));
@@ -66,11 +78,12 @@ export class LoadGenerator {
   /** Opens one call; it sends durationMs of frames from the next tick, lingers, hangs up. */
   start(): void {
     const socket = connect({ host: this.options.host, port: this.options.port, noDelay: true });
-    const call = new LoadCall(this, socket);
+    const call = new LoadCall(this, socket, this.#connects++ % this.options.phases);
     socket.once('connect', () => {
       this.connected++;
       socket.write(encodeUuid(randomUUID()));
-      this.#calls.add(call);
+      this.#phases[call.phase]!.add(call);
+      this.#active++;
       this.#clock.start();
     });
     socket.on('error', () => call.fail());
@@ -79,20 +92,20 @@ export class LoadGenerator {
 
   /** Calls still open. */
   get active(): number {
-    return this.#calls.size;
+    return this.#active;
   }
 
   /** @internal */
   remove(call: LoadCall): void {
-    this.#calls.delete(call);
-    if (this.#calls.size === 0) this.#clock.stop();
+    if (!this.#phases[call.phase]!.delete(call)) return;
+    if (--this.#active === 0) this.#clock.stop();
   }
 
-  #tick({ lateMs }: TickInfo): void {
+  #tick({ tick, lateMs }: TickInfo): void {
     this.sendLateness.record(lateMs);
     const now = performance.now();
     const frames = Math.round(this.options.durationMs / 20);
-    for (const call of this.#calls) {
+    for (const call of this.#phases[tick % this.options.phases]!) {
       if (call.ticks++ < frames) {
         if (!this.options.silent) call.send(this.#template, now);
         call.lastSentAt = now;
@@ -105,6 +118,8 @@ class LoadCall {
   /** Ticks this call has been through: its age in frames. */
   ticks = 0;
   lastSentAt = 0;
+  /** The offset of the period this call sends at (see GeneratorOptions.phases). */
+  readonly phase: number;
   #generator: LoadGenerator;
   #socket: Socket;
   #decoder = new FrameDecoder();
@@ -114,8 +129,9 @@ class LoadCall {
   #lastPlayed = -1;
   #done = false;
 
-  constructor(generator: LoadGenerator, socket: Socket) {
+  constructor(generator: LoadGenerator, socket: Socket, phase: number) {
     this.#generator = generator;
+    this.phase = phase;
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => {
       const at = performance.now();

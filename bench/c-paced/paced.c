@@ -1,0 +1,163 @@
+/*
+ * The floor for a server that paces: a minimal AudioSocket echo whose answers leave on a 20 ms
+ * clock, as the native engine's do, instead of the instant each frame arrives (bench/c-echo).
+ * The loop is the engine's (crate/engine/src/event_loop.rs) with nothing else: one thread that
+ * wakes on four 5 ms beats, harvests every readable socket with one epoll_wait, reads each once,
+ * and writes one frame (the oldest echo queued, or silence) for every call of the beat that is
+ * due. No JavaScript, no conversion, no events. What the native engine spends beyond this is its
+ * own overhead; what this spends beyond bench/c-echo is the price of pacing itself: a paced
+ * frame reaches its peer when the peer is asleep, and the sender pays for the wake-up.
+ *
+ *   cc -O2 -o bench/c-paced/c-paced bench/c-paced/paced.c && bench/c-paced/c-paced 127.0.0.1 0
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../c-echo/server.h"
+
+#define MAX_EVENTS 4096
+#define BEATS 4
+#define BEAT_NS 5000000LL
+#define READ_BUFFER 65536
+/* Bytes of echoes a call may queue (about 50 frames of 8 kHz slin); older ones are dropped. */
+#define QUEUE 16384
+#define SILENCE_BYTES 320
+
+struct conn {
+    int fd;
+    int beat;
+    int slot; /* index in its beat's list */
+    int started;
+    size_t in_len, out_len;
+    unsigned char in[READ_BUFFER];
+    unsigned char out[QUEUE];
+};
+
+static struct conn **beats[BEATS];
+static int beat_len[BEATS], beat_cap[BEATS];
+static unsigned char silence[3 + SILENCE_BYTES] = {0x10, SILENCE_BYTES >> 8, SILENCE_BYTES & 0xff};
+
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void join_beat(struct conn *c) {
+    int beat = 0;
+    for (int b = 1; b < BEATS; b++)
+        if (beat_len[b] < beat_len[beat]) beat = b;
+    if (beat_len[beat] == beat_cap[beat]) {
+        beat_cap[beat] = beat_cap[beat] ? beat_cap[beat] * 2 : 256;
+        beats[beat] = realloc(beats[beat], beat_cap[beat] * sizeof *beats[beat]);
+    }
+    c->beat = beat;
+    c->slot = beat_len[beat];
+    beats[beat][beat_len[beat]++] = c;
+}
+
+static void drop(int epoll, struct conn *c) {
+    struct conn **list = beats[c->beat];
+    struct conn *last = list[--beat_len[c->beat]];
+    list[c->slot] = last;
+    last->slot = c->slot;
+    epoll_ctl(epoll, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c);
+}
+
+/* Queues an echo of every whole audio message read; returns 0 when the call is over. */
+static int take(struct conn *c) {
+    size_t at = 0, size;
+    while ((size = whole_message(c->in + at, c->in_len - at)) > 0) {
+        unsigned char kind = c->in[at];
+        if (kind == 0x00) return 0;
+        if (kind == 0x10) {
+            c->started = 1;
+            if (c->out_len + size <= QUEUE) {
+                memcpy(c->out + c->out_len, c->in + at, size);
+                c->out_len += size;
+            }
+        }
+        at += size;
+    }
+    memmove(c->in, c->in + at, c->in_len - at);
+    c->in_len -= at;
+    return 1;
+}
+
+/* One frame for the call: its oldest queued echo, or silence once audio has begun. */
+static void tick(struct conn *c) {
+    if (!c->started) return;
+    if (c->out_len == 0) {
+        (void)!write(c->fd, silence, sizeof silence);
+        return;
+    }
+    size_t frame = whole_message(c->out, c->out_len);
+    (void)!write(c->fd, c->out, frame);
+    memmove(c->out, c->out + frame, c->out_len - frame);
+    c->out_len -= frame;
+}
+
+int main(int argc, char **argv) {
+    int listener = open_listener(argc, argv);
+    if (listener < 0) return 1;
+
+    int epoll = epoll_create1(0);
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl(epoll, EPOLL_CTL_ADD, listener, &event);
+    struct epoll_event events[MAX_EVENTS];
+    long long next_beat = 0; /* deadline of the next beat; 0: no calls, the clock is stopped */
+    int beat = 0;
+    for (;;) {
+        int calls = beat_len[0] + beat_len[1] + beat_len[2] + beat_len[3];
+        if (calls > 0) {
+            if (next_beat == 0) next_beat = now_ns();
+            struct timespec at = {.tv_sec = next_beat / 1000000000LL, .tv_nsec = next_beat % 1000000000LL};
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+        } else {
+            next_beat = 0;
+        }
+        int n;
+        do {
+            n = epoll_wait(epoll, events, MAX_EVENTS, calls > 0 ? 0 : -1);
+            for (int i = 0; i < n; i++) {
+                struct conn *c = events[i].data.ptr;
+                if (c == NULL) {
+                    int fd;
+                    while ((fd = accept_call(listener)) >= 0) {
+                        struct conn *added = calloc(1, sizeof *added);
+                        added->fd = fd;
+                        join_beat(added);
+                        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = added};
+                        epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev);
+                    }
+                    continue;
+                }
+                ssize_t got = read(c->fd, c->in + c->in_len, READ_BUFFER - c->in_len);
+                if (got == 0 || (got < 0 && errno != EAGAIN)) {
+                    drop(epoll, c);
+                    continue;
+                }
+                if (got > 0) {
+                    c->in_len += (size_t)got;
+                    if (!take(c)) drop(epoll, c);
+                }
+            }
+        } while (n == MAX_EVENTS);
+        if (next_beat == 0 || now_ns() < next_beat) continue;
+        /* One beat per wake; after a stall the clock skips to the present, as the engine's does. */
+        for (int i = 0; i < beat_len[beat]; i++) tick(beats[beat][i]);
+        beat = (beat + 1) % BEATS;
+        next_beat += BEAT_NS;
+        long long now = now_ns();
+        if (next_beat < now - 3 * BEATS * BEAT_NS) next_beat = now;
+    }
+}

@@ -35,7 +35,10 @@ export interface PlayOptions {
 
 /** What became of the audio given to {@link Call.play}. */
 export interface PlayResult {
-  /** True when every sample was sent. */
+  /**
+   * True when every sample was sent. Under the server's maxLatencyMs: when its end was sent;
+   * what the cap dropped of it is counted in `stats().latencyDroppedMs` only.
+   */
   completed: boolean;
   /** `played`, or why not: `cleared` (clear()), `aborted` (the signal), `ended` (the call ended). */
   reason: 'played' | 'cleared' | 'aborted' | 'ended';

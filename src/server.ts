@@ -81,6 +81,16 @@ export interface ServerOptions {
   /** write() throws ERR_AUDIOSOCKET_QUEUE_FULL past this much queued audio, ms (default 60000). */
   maxQueueMs?: number;
   /**
+   * For live audio (an echo, another call's audio, a stream that arrives in real time), ms
+   * (default: none, nothing is dropped; at least prebufferMs + 20). At each 20 ms tick of a
+   * playing call, audio queued beyond this is dropped, oldest first, counted in
+   * `stats().latencyDroppedMs`; marks in it are reached. A writer at the real-time rate never
+   * lets its queue shrink, so without it every stall of the writer (a blocked thread, jitter
+   * that leaves a frame standing) adds to the call's latency for good. Not for prompts or TTS
+   * written ahead of their time, which queue more than this by design.
+   */
+  maxLatencyMs?: number;
+  /**
    * Caller audio frames held for a slow async iterator or stream reader of a call (default 250:
    * 5 s of 20 ms frames; 1 to 1,000,000). Past it the oldest are dropped, counted in
    * `stats().inboundDropped`, with one ERR_AUDIOSOCKET_INBOUND_OVERFLOW error per episode.
@@ -346,12 +356,13 @@ function resolveConfig(options: ServerOptions): { config: EngineConfig; warning:
   }
   const highWaterMs = intOption('highWaterMs', options.highWaterMs, 1000, 20, 3_600_000);
   const maxQueueMs = intOption('maxQueueMs', options.maxQueueMs, 60_000, highWaterMs, 3_600_000);
+  const prebufferMs = intOption('prebufferMs', options.prebufferMs, 40, 0, 1000);
   const config: EngineConfig = {
     sampleRate: format.sampleRate,
     channels: format.channels,
     wire,
     outputRate: output.rate,
-    prebufferMs: intOption('prebufferMs', options.prebufferMs, 40, 0, 1000),
+    prebufferMs,
     idle,
     handshakeTimeoutMs: intOption('handshakeTimeoutMs', options.handshakeTimeoutMs, 2000, 100, 60_000),
     maxCalls: intOption('maxCalls', options.maxCalls, 5000, 1, 1_000_000),
@@ -361,6 +372,7 @@ function resolveConfig(options: ServerOptions): { config: EngineConfig; warning:
     highWaterMs,
     lowWaterMs: intOption('lowWaterMs', options.lowWaterMs, Math.floor(highWaterMs / 2), 0, highWaterMs),
     maxQueueMs,
+    maxLatencyMs: options.maxLatencyMs === undefined ? null : intOption('maxLatencyMs', options.maxLatencyMs, 0, prebufferMs + 20, 3_600_000),
     inboundBacklogMs: intOption('inboundBacklogMs', options.inboundBacklogMs, 5000, 100, 600_000),
   };
   return { config, warning: output.warning };

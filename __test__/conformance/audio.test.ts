@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Call } from '../../src';
+import { AudioSocketServer, type Call } from '../../src';
 import { encodeAudioFrames } from '../../src/protocol';
 import { ENGINES, callAndClient, audioReceived, bytesOf, concat, isSilence, once, pattern, sleep, startServer, until, type Harness } from '../helpers/harness';
 
@@ -76,6 +76,45 @@ describe.each(ENGINES)('%s engine: audio both ways', (engine) => {
     await until(() => audioReceived(client).length === 1, 'the clip');
     const first = client.received.find((f) => !isSilence(f.payload))!;
     expect(first.at - writtenAt).toBeGreaterThanOrEqual(80 - 2);
+  });
+
+  it('maxLatencyMs: audio that fell behind is dropped back to the cap, oldest first, counted, its marks reached', async () => {
+    h = await startServer(engine, { prebufferMs: 0, maxLatencyMs: 60 });
+    const { call, client } = await callAndClient(h);
+    // 500 ms at once, as a live relay writes after its thread stalled: frame i holds i + 1.
+    const frames = 25;
+    const pcm = new Int16Array(160 * frames);
+    for (let i = 0; i < frames; i++) pcm.fill(i + 1, 160 * i, 160 * (i + 1));
+    const marks: string[] = [];
+    call.on('mark', (name) => marks.push(name));
+    call.write(pcm.subarray(0, 160 * 10));
+    call.mark('inside');
+    const played = call.play(pcm.subarray(160 * 10));
+    expect(await played).toMatchObject({ completed: true });
+    await until(() => audioReceived(client).length === 3, 'the last 60 ms');
+    const values = audioReceived(client).map((frame) => new Int16Array(frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength)));
+    expect(values.map((frame) => frame[0])).toEqual([23, 24, 25]);
+    expect(values.every((frame) => frame.every((s) => s === frame[0]))).toBe(true);
+    expect(marks).toEqual(['inside']);
+    expect(call.stats().latencyDroppedMs).toBe(440);
+    expect(call.stats().queuedMs).toBe(0);
+  });
+
+  it('maxLatencyMs below prebufferMs plus one frame is refused with a typed error', () => {
+    for (const options of [{ maxLatencyMs: 59 }, { prebufferMs: 0, maxLatencyMs: 19 }, { maxLatencyMs: 60.5 }]) {
+      expect(() => new AudioSocketServer({ engine, ...options }), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT', message: expect.stringMatching(/maxLatencyMs/) }),
+      );
+    }
+    expect(() => new AudioSocketServer({ engine, maxLatencyMs: 60 }).close()).not.toThrow();
+  });
+
+  it('without maxLatencyMs, audio written at once is all played, however much', async () => {
+    h = await startServer(engine, { prebufferMs: 0 });
+    const { call, client } = await callAndClient(h);
+    call.write(pattern(160 * 25));
+    await until(() => audioReceived(client).length === 25, 'all 25 frames');
+    expect(call.stats().latencyDroppedMs).toBe(0);
   });
 
   it("idle: 'silence' sends paced silence frames while nothing is queued", async () => {

@@ -68,6 +68,7 @@ const configArb: fc.Arbitrary<EngineConfig> = fc
       maxCalls: 10,
       allow: [],
       connectionRateLimit: null,
+      maxLatencyMs: null,
       inboundBacklogMs: 200,
     };
   });

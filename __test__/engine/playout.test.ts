@@ -20,6 +20,7 @@ const config: EngineConfig = {
   highWaterMs: 100,
   lowWaterMs: 40,
   maxQueueMs: 1000,
+  maxLatencyMs: null,
   inboundBacklogMs: 5000,
 };
 
@@ -140,6 +141,59 @@ describe('Playout', () => {
     playout.write(samples(8 * 900), 0);
     expect(() => playout.write(samples(8 * 200), 0)).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_QUEUE_FULL' }));
     expect(playout.queuedMs).toBe(900);
+  });
+
+  it('a latency cap drops the oldest audio beyond it and reaches its marks', () => {
+    const playout = new Playout({ ...config, prebufferMs: 0, maxLatencyMs: 40 });
+    playout.write(samples(160, 1), 0);
+    playout.mark(1);
+    for (let value = 2; value <= 5; value++) playout.write(samples(160, value), 0);
+    // 100 ms queued against a 40 ms cap: the oldest 60 ms go, and mark 1 with them.
+    const out = run(playout, 0, 3);
+    expect(out.kinds).toEqual([FrameKind.Audio, FrameKind.Audio, FrameKind.Silence]);
+    expect(out.frames[0]!.every((s) => s === 4)).toBe(true);
+    expect(out.frames[1]!.every((s) => s === 5)).toBe(true);
+    expect(out.marks).toEqual([1]);
+    expect(playout.latencyDroppedMs).toBe(60);
+    expect([playout.queuedMs, playout.underruns]).toEqual([0, 0]);
+  });
+
+  it('within the cap, or without one, nothing is dropped', () => {
+    for (const maxLatencyMs of [null, 100]) {
+      const playout = new Playout({ ...config, prebufferMs: 0, maxLatencyMs });
+      for (let value = 1; value <= 5; value++) playout.write(samples(160, value), 0);
+      const out = run(playout, 0, 5);
+      out.frames.forEach((frame, i) => expect(frame.every((s) => s === i + 1)).toBe(true));
+      expect(playout.latencyDroppedMs).toBe(0);
+    }
+  });
+
+  it('a latency cap waits for the prebuffer and holds while paused', () => {
+    const playout = new Playout({ ...config, maxLatencyMs: 60 });
+    playout.write(samples(160, 1), 0);
+    playout.pause();
+    playout.write(samples(8 * 100, 2), 0);
+    expect(run(playout, 0, 3).kinds).toEqual([FrameKind.Silence, FrameKind.Silence, FrameKind.Silence]);
+    expect(playout.latencyDroppedMs).toBe(0);
+    playout.resume();
+    // 120 ms queued: playing again, 60 ms are dropped before the first frame.
+    const out = run(playout, 3, 1);
+    expect(out.frames[0]!.every((s) => s === 2)).toBe(true);
+    expect([playout.latencyDroppedMs, playout.queuedMs]).toEqual([60, 40]);
+  });
+
+  it('a latency cap keeps positions exact through the resampler', () => {
+    const playout = new Playout({ ...resampling, maxLatencyMs: 40 });
+    playout.write(ramp(640), 0);
+    run(playout, 0, 1); // a stream under way: the resampler holds its lag
+    playout.write(ramp(3200), 1); // 200 ms more
+    playout.mark(9);
+    const out = run(playout, 1, 3);
+    expect(out.kinds).toEqual([FrameKind.Audio, FrameKind.Audio, FrameKind.Silence]);
+    expect(out.marks).toEqual([9]);
+    // What was written is played or dropped, to the sample: 240 ms = 20 played + 220.
+    expect(playout.queuedMs).toBe(0);
+    expect(playout.latencyDroppedMs + 20 + 40).toBe(240);
   });
 
   it('audio leaves bit-exact across frames', () => {

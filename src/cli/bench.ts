@@ -26,6 +26,7 @@ export const BENCH_USAGE = `usage: audiosocket bench [options]
   --server-cpu N       pin that server to CPU core N (taskset); run the bench itself under
                        'taskset -c M' to pin the generator
   --prebuffer-ms MS    the started server's prebuffer (default 0: round trip without queueing)
+  --max-latency-ms MS  the started server's maxLatencyMs: its echo drops what it holds beyond MS
   --node-options=OPTS  Node.js options for the started server, space-separated: to profile it
                        or size its heap (docs/api.md has examples)
   --target HOST:PORT   measure a running server instead of starting one
@@ -46,6 +47,7 @@ const OPTIONS = {
   engine: { type: 'string' },
   'server-cpu': { type: 'string' },
   'prebuffer-ms': { type: 'string' },
+  'max-latency-ms': { type: 'string' },
   'stall-ms': { type: 'string' },
   'node-options': { type: 'string' },
   caller: { type: 'string' },
@@ -129,8 +131,8 @@ export async function bench(args: string[]): Promise<number> {
   if (rampS >= durationS) throw new UsageError('--ramp must be shorter than --duration');
   const sampleRate = sampleRateOption(values.rate);
   const mode = oneOf('mode', values.mode, ['echo', 'listen', 'play'] as const, 'echo');
-  if (values.target && (values.engine || values['server-cpu'] || values['prebuffer-ms'] || values['stall-ms'] || values['node-options'])) {
-    throw new UsageError('--engine, --server-cpu, --prebuffer-ms, --stall-ms and --node-options start a server: not with --target');
+  if (values.target && (values.engine || values['server-cpu'] || values['prebuffer-ms'] || values['max-latency-ms'] || values['stall-ms'] || values['node-options'])) {
+    throw new UsageError('--engine, --server-cpu, --prebuffer-ms, --max-latency-ms, --stall-ms and --node-options start a server: not with --target');
   }
   if (values.target && mode === 'play') throw new UsageError('--mode play starts a server: not with --target');
   const caller = oneOf('caller', values.caller, ['talk', 'silent'] as const, 'talk');
@@ -146,6 +148,7 @@ export async function bench(args: string[]): Promise<number> {
         engine: oneOf('engine', values.engine, ['auto', 'native', 'js'] as const, 'auto'),
         cpu: values['server-cpu'] === undefined ? null : int('server-cpu', values['server-cpu'], 0, 0, 1023),
         prebufferMs: int('prebuffer-ms', values['prebuffer-ms'], 0, 0, 1000),
+        maxLatencyMs: values['max-latency-ms'] === undefined ? null : int('max-latency-ms', values['max-latency-ms'], 0, 20, 3_600_000),
         stallMs: int('stall-ms', values['stall-ms'], 0, 0, 60_000),
         nodeOptions: values['node-options']?.split(/\s+/).filter(Boolean) ?? [],
         rate: sampleRate,
@@ -261,6 +264,8 @@ interface ServerOptions {
   engine: string;
   cpu: number | null;
   prebufferMs: number;
+  /** The server's maxLatencyMs, or null for none. */
+  maxLatencyMs: number | null;
   stallMs: number;
   /** Node.js options, before the script. */
   nodeOptions: string[];
@@ -274,7 +279,7 @@ async function startServer(options: ServerOptions): Promise<StartedServer> {
   const cli = path.join(__dirname, 'main.js');
   if (!existsSync(cli)) throw new UsageError(`cannot start a server: ${cli} is missing (build with npm run build)`);
   const source = options.mode === 'echo' ? ['--echo'] : options.mode === 'listen' ? ['--listen'] : ['--play', writeStampedPrompt(options.rate, options.promptS)];
-  const serveArgs = [...options.nodeOptions, cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--connection-rate', 'off', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), '--stall-ms', String(options.stallMs), ...source];
+  const serveArgs = [...options.nodeOptions, cli, 'serve', '--port', '0', '--metrics', '0', '--quiet', '--connection-rate', 'off', '--engine', options.engine, '--rate', String(options.rate), '--prebuffer-ms', String(options.prebufferMs), ...(options.maxLatencyMs === null ? [] : ['--max-latency-ms', String(options.maxLatencyMs)]), '--stall-ms', String(options.stallMs), ...source];
   const [command, args] = options.cpu === null ? [process.execPath, serveArgs] : ['taskset', ['-c', String(options.cpu), process.execPath, ...serveArgs]];
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {

@@ -8,6 +8,7 @@ export interface Totals {
   underruns: number;
   framesDropped: number;
   inboundDropped: number;
+  latencyDroppedMs: number;
 }
 
 /**
@@ -20,7 +21,7 @@ export class ServerCounters {
   readonly errorsByCode = new Map<string, number>();
   #server: AudioSocketServer;
   #callsTotal = 0;
-  #ended = { framesIn: 0, framesOut: 0, underruns: 0, framesDropped: 0, inboundDropped: 0 };
+  #ended = { framesIn: 0, framesOut: 0, underruns: 0, framesDropped: 0, inboundDropped: 0, latencyDroppedMs: 0 };
 
   constructor(server: AudioSocketServer) {
     this.#server = server;
@@ -34,6 +35,7 @@ export class ServerCounters {
         this.#ended.underruns += stats.underruns;
         this.#ended.framesDropped += stats.framesDropped;
         this.#ended.inboundDropped += stats.inboundDropped;
+        this.#ended.latencyDroppedMs += stats.latencyDroppedMs;
       });
     });
     server.on('reject', (error) => bump(this.rejectsByCode, error.code));
@@ -50,6 +52,7 @@ export class ServerCounters {
       totals.underruns += stats.underruns;
       totals.framesDropped += stats.framesDropped;
       totals.inboundDropped += stats.inboundDropped;
+      totals.latencyDroppedMs += stats.latencyDroppedMs;
     }
     return totals;
   }

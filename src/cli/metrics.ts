@@ -38,6 +38,7 @@ export async function startMetrics(options: MetricsOptions): Promise<{ server: S
   counter('audiosocket_underruns_total', 'Ticks on which playout ran dry mid-stream.', (t) => t.underruns);
   counter('audiosocket_frames_dropped_total', 'Frames not sent because Asterisk stopped reading.', (t) => t.framesDropped);
   counter('audiosocket_inbound_dropped_total', 'Caller frames dropped because the application read too slowly.', (t) => t.inboundDropped);
+  counter('audiosocket_latency_dropped_ms_total', 'Audio dropped unplayed because more than maxLatencyMs was queued, ms.', (t) => t.latencyDroppedMs);
   const labelled = (name: string, help: string, label: string, map: Map<string, number>) =>
     new Counter({
       name,

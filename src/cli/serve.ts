@@ -23,6 +23,8 @@ export const SERVE_USAGE = `usage: audiosocket serve [options]
   --rate HZ              sample rate of the audio sent and of the files (default 8000)
   --engine NAME          auto (default), native or js
   --prebuffer-ms MS      audio queued before playout starts (default 40)
+  --max-latency-ms MS    drop queued audio beyond MS, oldest first: for live audio such as --echo
+                         (default: none)
   --max-calls N          calls at once (default 5000)
   --allow CIDR           peers that may connect (repeatable; default everyone)
   --connection-rate R    connections per second and burst per source, PER_SECOND:BURST, or off
@@ -47,6 +49,7 @@ const OPTIONS = {
   rate: { type: 'string' },
   engine: { type: 'string' },
   'prebuffer-ms': { type: 'string' },
+  'max-latency-ms': { type: 'string' },
   'max-calls': { type: 'string' },
   allow: { type: 'string', multiple: true },
   'connection-rate': { type: 'string' },
@@ -88,6 +91,7 @@ export async function serve(args: string[]): Promise<void> {
     engine: oneOf('engine', values.engine, ['auto', 'native', 'js'] as const, 'auto'),
     sampleRate,
     prebufferMs: int('prebuffer-ms', values['prebuffer-ms'], 40, 0, 1000),
+    maxLatencyMs: values['max-latency-ms'] === undefined ? undefined : int('max-latency-ms', values['max-latency-ms'], 0, 20, 3_600_000),
     maxCalls: int('max-calls', values['max-calls'], 5000, 1, 1_000_000),
     allow: values.allow ?? [],
     connectionRateLimit: connectionRate(values['connection-rate']),

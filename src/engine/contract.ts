@@ -76,6 +76,11 @@ export interface EngineConfig {
   /** Queue depth beyond which write() refuses audio with ERR_AUDIOSOCKET_QUEUE_FULL, ms. */
   maxQueueMs: number;
   /**
+   * For live audio: at each tick of a playing call, queued audio beyond this is dropped, oldest
+   * first, ms; null never drops. At least prebufferMs + 20.
+   */
+  maxLatencyMs: number | null;
+  /**
    * Caller audio per call that may wait for the application's thread, ms; past it newer frames
    * are dropped (counted, one INBOUND_OVERFLOW error per episode). Only an engine that reads
    * sockets off the application's thread can fall behind: the js engine never does.
@@ -152,6 +157,8 @@ export interface CallStats {
    * inboundBacklogMs waiting in the engine, or inboundQueueFrames in an async iterator.
    */
   inboundDropped: number;
+  /** Audio dropped from the playout queue because more than maxLatencyMs was queued, ms. */
+  latencyDroppedMs: number;
 }
 
 export interface Engine {

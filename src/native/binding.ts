@@ -28,6 +28,8 @@ export interface NativeEngineConfig {
   highWaterMs: number;
   lowWaterMs: number;
   maxQueueMs: number;
+  /** Absent: no cap. */
+  maxLatencyMs?: number;
   inboundBacklogMs: number;
 }
 
@@ -77,4 +79,4 @@ export interface NativeServer {
 }
 
 /** Must equal `ABI_VERSION` in crate/node/src/lib.rs; bump both together. */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;

@@ -31,6 +31,8 @@ pub struct CallStats {
     /// Caller audio frames dropped because the application did not take them in time (more
     /// than `inbound_queue_frames` waiting).
     pub inbound_dropped: u64,
+    /// Audio dropped from the playout queue by `max_latency_ms`, ms.
+    pub latency_dropped_ms: f64,
 }
 
 /// A hang-up the application asked for, waiting for the engine's thread to send 0x00.
@@ -202,6 +204,7 @@ impl SharedCall {
             inbound_dropped: self.inbound_dropped.load(Ordering::Relaxed),
             underruns: state.playout.underruns(),
             queued_ms: state.playout.queued_ms(),
+            latency_dropped_ms: state.playout.latency_dropped_ms(),
             ..state.stats
         }
     }

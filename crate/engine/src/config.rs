@@ -4,6 +4,7 @@
 use crate::allow::AllowList;
 use crate::error::{Code, EngineError};
 use crate::format::{AppFormat, Wire, APP_RATES};
+use crate::playout::FRAME_MS;
 use crate::protocol::Kind;
 use crate::rate_limit::RateLimit;
 
@@ -51,6 +52,10 @@ pub struct EngineConfig {
     pub low_water_ms: u32,
     /// Queue depth beyond which write() refuses audio with QUEUE_FULL, ms (default 60000).
     pub max_queue_ms: u32,
+    /// For live audio: at each tick of a playing call, queued audio beyond this many ms is
+    /// dropped, oldest first (default `None`: nothing is ever dropped). At least `prebuffer_ms`
+    /// plus one frame.
+    pub max_latency_ms: Option<u32>,
     /// Caller audio per call that may wait for the application to take it, ms (default 5000);
     /// newer frames are dropped past it, so a stalled application costs bounded memory.
     pub inbound_backlog_ms: u32,
@@ -134,6 +139,15 @@ impl EngineConfig {
                 "lowWaterMs <= highWaterMs <= maxQueueMs is required",
             ));
         }
+        if self
+            .max_latency_ms
+            .is_some_and(|ms| ms < self.prebuffer_ms + FRAME_MS)
+        {
+            return Err(EngineError::new(
+                Code::InvalidArgument,
+                "maxLatencyMs must be at least prebufferMs + 20 (one frame)",
+            ));
+        }
         let bad_rate = |limit: &RateLimit| {
             !(limit.per_second.is_finite() && limit.per_second > 0.0 && limit.burst >= 1.0)
         };
@@ -174,6 +188,7 @@ impl Default for EngineConfig {
             high_water_ms: 1000,
             low_water_ms: 500,
             max_queue_ms: 60_000,
+            max_latency_ms: None,
             inbound_backlog_ms: 5000,
         }
     }

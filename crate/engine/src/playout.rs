@@ -64,6 +64,10 @@ pub struct Playout {
     high_water_ms: f64,
     low_water_ms: f64,
     max_queue_ms: f64,
+    /// `maxLatencyMs` in app samples (mono).
+    max_latency_samples: Option<u64>,
+    /// App samples dropped by the latency cap.
+    latency_dropped: u64,
     /// App samples, mono, not yet taken by the outbound stage.
     queue: VecDeque<i16>,
     outbound: Outbound,
@@ -92,6 +96,10 @@ impl Playout {
             high_water_ms: f64::from(config.high_water_ms),
             low_water_ms: f64::from(config.low_water_ms),
             max_queue_ms: f64::from(config.max_queue_ms),
+            max_latency_samples: config
+                .max_latency_ms
+                .map(|ms| u64::from(ms) * u64::from(config.sample_rate) / 1000),
+            latency_dropped: 0,
             queue: VecDeque::new(),
             outbound: Outbound::new(config.sample_rate, config.output_rate),
             written: 0,
@@ -128,6 +136,12 @@ impl Playout {
     #[must_use]
     pub fn underruns(&self) -> u64 {
         self.underruns
+    }
+
+    /// Audio dropped because more than `maxLatencyMs` was queued, ms.
+    #[must_use]
+    pub fn latency_dropped_ms(&self) -> f64 {
+        self.to_ms(self.latency_dropped)
     }
 
     /// Copies `pcm` (app format: interleaved when stereo) into the queue; `tick` is the clock's
@@ -232,6 +246,7 @@ impl Playout {
         if self.state != State::Playing {
             return self.idle_frame(frame, marks);
         }
+        self.cap_latency();
         let end_of_play = self.last_mark_at == Some(self.written);
         let filled = self.outbound.fill(&mut self.queue, frame, end_of_play);
         if filled.samples < frame.len() && !end_of_play && !filled.ended_stream {
@@ -247,6 +262,28 @@ impl Playout {
         }
         self.reach_marks(marks);
         FrameKind::Audio
+    }
+
+    /// Drops the oldest queued audio beyond `maxLatencyMs`: a live writer that fell behind (a
+    /// stalled thread that then wrote all it held, or jitter that left a frame standing) would
+    /// otherwise keep that delay for the rest of the call, as a writer at the real-time rate
+    /// never lets the queue shrink. The stream restarts where the kept audio begins, as after
+    /// `clear()`; marks in what was dropped are reached with this tick's frame.
+    fn cap_latency(&mut self) {
+        let Some(cap) = self.max_latency_samples else {
+            return;
+        };
+        let keep_from = self.written.saturating_sub(cap);
+        let queue_from = self.written - self.queue.len() as u64;
+        // Within the cap, or over it only by what the outbound stage holds (the resampler's
+        // lag, a few samples): nothing to drop.
+        if keep_from <= queue_from {
+            return;
+        }
+        self.queue.drain(..(keep_from - queue_from) as usize);
+        self.outbound.restart(keep_from);
+        self.latency_dropped += keep_from - self.played;
+        self.played = keep_from;
     }
 
     /// Whether the queue fell to the low-water mark after write() had gone above the high one;
@@ -469,6 +506,83 @@ mod tests {
         let error = playout.write(&samples(8 * 200, 1), 0).unwrap_err();
         assert_eq!(error.code, Code::QueueFull);
         assert_eq!(playout.queued_ms(), 900.0);
+    }
+
+    #[test]
+    fn a_latency_cap_drops_the_oldest_audio_beyond_it_and_reaches_its_marks() {
+        let mut playout = Playout::new(&EngineConfig {
+            prebuffer_ms: 0,
+            max_latency_ms: Some(40),
+            ..config()
+        });
+        playout.write(&samples(160, 1), 0).unwrap();
+        playout.mark(1);
+        for value in 2..=5 {
+            playout.write(&samples(160, value), 0).unwrap();
+        }
+        // 100 ms queued against a 40 ms cap: the oldest 60 ms go, and mark 1 with them.
+        let out = run(&mut playout, 0, 3);
+        assert_eq!(out.kinds, [Audio, Audio, Silence]);
+        assert!(out.frames[0].iter().all(|&s| s == 4));
+        assert!(out.frames[1].iter().all(|&s| s == 5));
+        assert_eq!(out.marks, [1]);
+        assert_eq!(playout.latency_dropped_ms(), 60.0);
+        assert_eq!((playout.queued_ms(), playout.underruns()), (0.0, 0));
+    }
+
+    #[test]
+    fn within_the_cap_or_without_one_nothing_is_dropped() {
+        for max_latency_ms in [None, Some(100)] {
+            let mut playout = Playout::new(&EngineConfig {
+                prebuffer_ms: 0,
+                max_latency_ms,
+                ..config()
+            });
+            for value in 1..=5 {
+                playout.write(&samples(160, value), 0).unwrap();
+            }
+            let out = run(&mut playout, 0, 5);
+            for (frame, value) in out.frames.iter().zip(1..) {
+                assert!(frame.iter().all(|&s| s == value));
+            }
+            assert_eq!(playout.latency_dropped_ms(), 0.0);
+        }
+    }
+
+    #[test]
+    fn a_latency_cap_waits_for_the_prebuffer_and_holds_while_paused() {
+        let mut playout = Playout::new(&EngineConfig {
+            max_latency_ms: Some(60),
+            ..config()
+        });
+        playout.write(&samples(160, 1), 0).unwrap();
+        playout.pause();
+        playout.write(&samples(8 * 100, 2), 0).unwrap();
+        assert_eq!(run(&mut playout, 0, 3).kinds, [Silence; 3]);
+        assert_eq!(playout.latency_dropped_ms(), 0.0);
+        playout.resume();
+        // 120 ms queued: playing again, 60 ms are dropped before the first frame.
+        let out = run(&mut playout, 3, 1);
+        assert!(out.frames[0].iter().all(|&s| s == 2));
+        assert_eq!((playout.latency_dropped_ms(), playout.queued_ms()), (60.0, 40.0));
+    }
+
+    #[test]
+    fn a_latency_cap_keeps_positions_exact_through_the_resampler() {
+        let mut playout = Playout::new(&EngineConfig {
+            max_latency_ms: Some(40),
+            ..resampling()
+        });
+        playout.write(&ramp(640), 0).unwrap();
+        run(&mut playout, 0, 1); // a stream under way: the resampler holds its lag
+        playout.write(&ramp(3200), 1).unwrap(); // 200 ms more
+        playout.mark(9);
+        let out = run(&mut playout, 1, 3);
+        assert_eq!(out.kinds, [Audio, Audio, Silence]);
+        assert_eq!(out.marks, [9]);
+        // What was written is played or dropped, to the sample: 240 ms = 20 played + 220.
+        assert_eq!(playout.queued_ms(), 0.0);
+        assert_eq!(playout.latency_dropped_ms() + 20.0 + 40.0, 240.0);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! | 4 drain | call |
 //! | 5 error | call, code, message |
 //! | 6 reject | remote address ('' when accept() failed), remote port, family, code, message |
-//! | 7 end | call, reason, error code (-1: none), error message (-1), unplayed ms, 8 stats (frames in, frames out, silence frames out, underruns, queued ms, max lateness ms, frames dropped, inbound dropped), marks n, n x (mark, ahead ms) |
+//! | 7 end | call, reason, error code (-1: none), error message (-1), unplayed ms, 9 stats (frames in, frames out, silence frames out, underruns, queued ms, max lateness ms, frames dropped, inbound dropped, latency dropped ms), marks n, n x (mark, ahead ms) |
 //! | 8 closed | |
 
 use std::net::SocketAddr;
@@ -161,6 +161,7 @@ impl Encoded {
                     stats.max_lateness_ms,
                     stats.frames_dropped as f64,
                     stats.inbound_dropped as f64,
+                    stats.latency_dropped_ms,
                     marks.len() as f64,
                 ]);
                 for mark in marks {

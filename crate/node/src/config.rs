@@ -28,6 +28,8 @@ pub struct JsEngineConfig {
     pub high_water_ms: u32,
     pub low_water_ms: u32,
     pub max_queue_ms: u32,
+    /// Absent: no cap.
+    pub max_latency_ms: Option<u32>,
     pub inbound_backlog_ms: u32,
 }
 
@@ -79,6 +81,7 @@ impl TryFrom<JsEngineConfig> for EngineConfig {
             high_water_ms: js.high_water_ms,
             low_water_ms: js.low_water_ms,
             max_queue_ms: js.max_queue_ms,
+            max_latency_ms: js.max_latency_ms,
             inbound_backlog_ms: js.inbound_backlog_ms,
         };
         config.validate()?;

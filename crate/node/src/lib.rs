@@ -16,7 +16,7 @@ mod server;
 /// The version of the contract between this binary and the TypeScript package. The loader
 /// refuses a binary whose number differs from its own, so a stale build is never half-used.
 /// Bump it on any change to the exported functions or their argument shapes.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Version of the binding contract this binary implements; see `ABI_VERSION`.
 #[napi]

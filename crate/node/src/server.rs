@@ -98,6 +98,7 @@ pub struct JsCallStats {
     pub max_lateness_ms: f64,
     pub frames_dropped: f64,
     pub inbound_dropped: f64,
+    pub latency_dropped_ms: f64,
 }
 
 /// The native engine of one AudioSocketServer.
@@ -314,6 +315,7 @@ impl NativeServer {
             max_lateness_ms: stats.max_lateness_ms,
             frames_dropped: stats.frames_dropped as f64,
             inbound_dropped: stats.inbound_dropped as f64,
+            latency_dropped_ms: stats.latency_dropped_ms,
         })
     }
 

@@ -73,7 +73,7 @@ export class Connection {
   #openingBytes = 0;
   /** Frames are being dropped because the peer is not reading: told once, until a frame goes out. */
   #outboundOverflowing = false;
-  readonly stats: Omit<CallStats, 'queuedMs' | 'underruns'> = {
+  readonly stats: Omit<CallStats, 'queuedMs' | 'underruns' | 'latencyDroppedMs'> = {
     framesIn: 0,
     framesOut: 0,
     silenceFramesOut: 0,
@@ -133,7 +133,8 @@ export class Connection {
   }
 
   callStats(): CallStats {
-    return { ...this.stats, underruns: this.#playout.underruns, queuedMs: this.#playout.queuedMs };
+    const playout = this.#playout;
+    return { ...this.stats, underruns: playout.underruns, queuedMs: playout.queuedMs, latencyDroppedMs: playout.latencyDroppedMs };
   }
 
   /** One clock tick: deadlines, then this call's frame. */

@@ -43,6 +43,10 @@ export class Playout {
   /** App samples per ms. */
   readonly samplesPerMs: number;
   #config: EngineConfig;
+  /** maxLatencyMs in app samples (mono), or null. */
+  #maxLatencySamples: number | null;
+  /** App samples dropped by the latency cap. */
+  #latencyDropped = 0;
   #queue = new SampleQueue();
   #outbound: Outbound;
   #written = 0;
@@ -60,6 +64,7 @@ export class Playout {
     this.samplesPerMs = config.sampleRate / 1000;
     this.frameSamples = (config.outputRate * FRAME_MS) / 1000;
     this.#outbound = new Outbound(config.sampleRate, config.outputRate);
+    this.#maxLatencySamples = config.maxLatencyMs === null ? null : Math.floor((config.maxLatencyMs * config.sampleRate) / 1000);
   }
 
   /** App samples queued and not yet played (mono: one per stereo pair written). */
@@ -69,6 +74,11 @@ export class Playout {
 
   get queuedMs(): number {
     return this.queuedSamples / this.samplesPerMs;
+  }
+
+  /** Audio dropped because more than maxLatencyMs was queued, ms. */
+  get latencyDroppedMs(): number {
+    return this.#latencyDropped / this.samplesPerMs;
   }
 
   get paused(): boolean {
@@ -152,6 +162,7 @@ export class Playout {
       this.#state = State.Playing;
     }
     if (this.#state !== State.Playing) return this.#idleFrame(frame, marks);
+    this.#capLatency();
 
     const endOfPlay = this.#lastMarkAt === this.#written;
     const filled = this.#outbound.fill(this.#queue, frame, endOfPlay);
@@ -161,6 +172,25 @@ export class Playout {
     if (this.#queue.length === 0 && !this.#outbound.holdsAudio) this.#state = State.Idle;
     this.#reachMarks(marks);
     return FrameKind.Audio;
+  }
+
+  /**
+   * Drops the oldest queued audio beyond maxLatencyMs: a live writer that fell behind (a stalled
+   * thread that then wrote all it held, or jitter that left a frame standing) would otherwise
+   * keep that delay for the rest of the call, as a writer at the real-time rate never lets the
+   * queue shrink. The stream restarts where the kept audio begins, as after clear(); marks in
+   * what was dropped are reached with this tick's frame.
+   */
+  #capLatency(): void {
+    if (this.#maxLatencySamples === null) return;
+    const keepFrom = Math.max(0, this.#written - this.#maxLatencySamples);
+    const queueFrom = this.#written - this.#queue.length;
+    // Within the cap, or over it only by what the outbound stage holds (the resampler's lag).
+    if (keepFrom <= queueFrom) return;
+    this.#queue.consume(keepFrom - queueFrom);
+    this.#outbound.restart(keepFrom);
+    this.#latencyDropped += keepFrom - this.#played;
+    this.#played = keepFrom;
   }
 
   /** Whether the queue fell to the low-water mark after write() had gone above the high one. */

@@ -85,6 +85,7 @@ export function decodeBatch(batch: NativeBatch): DecodedBatch {
           maxLatenessMs: next(),
           framesDropped: next(),
           inboundDropped: next(),
+          latencyDroppedMs: next(),
         };
         const marks: CancelledMark[] = [];
         for (let n = next(); n > 0; n--) marks.push({ mark: next(), aheadMs: next() });

@@ -24,7 +24,10 @@ export class NativeEngine implements Engine {
 
   constructor(binding: NativeBinding, config: EngineConfig, sink: EngineSink) {
     this.#sink = sink;
-    this.#native = native(() => new binding.NativeServer({ ...config, allow: [...config.allow], connectionRateLimit: config.connectionRateLimit ?? undefined }, this.#onBatch));
+    this.#native = native(() => new binding.NativeServer(
+        { ...config, allow: [...config.allow], connectionRateLimit: config.connectionRateLimit ?? undefined, maxLatencyMs: config.maxLatencyMs ?? undefined },
+        this.#onBatch,
+      ));
   }
 
   async listen(host: string, port: number): Promise<{ address: string; port: number; family: string }> {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AudioSocketClient } from '../../src/client';
 import { readWav, writeWav } from '../../src/wav';
 import { runCli, startServe, type Serving } from '../helpers/cli';
-import { ENGINES, bytesOf, pattern, until } from '../helpers/harness';
+import { ENGINES, bytesOf, pattern, sleep, until } from '../helpers/harness';
 
 const temp = () => mkdtempSync(path.join(tmpdir(), 'audiosocket-cli-'));
 
@@ -87,6 +87,25 @@ describe.each(ENGINES)('CLI with the %s engine', (engine) => {
     await until(() => client.received.filter((f) => f.payload.some((b) => b !== 0)).length === 25, 'the prompt');
     const audio = Buffer.concat(client.received.map((f) => f.payload).filter((p) => p.some((b) => b !== 0)));
     expect(audio.equals(bytesOf(input.pcm))).toBe(true);
+    await client.hangup();
+  });
+
+  it('serve --echo --max-latency-ms: what a stalled thread queued beyond the cap is dropped, every frame played or counted in /metrics', async () => {
+    serving = await startServe(['--port', '0', '--engine', engine, '--metrics', '0', '--echo', '--prebuffer-ms', '0', '--max-latency-ms', '40', '--stall-ms', '300', '--stall-every-ms', '600']);
+    const client = await AudioSocketClient.connect({ port: serving.port, strict: true });
+    const frames = 100;
+    await client.play(pattern(160 * frames)); // 2 s in real time, over at least two stalls
+    const echoed = () => client.received.filter((f) => f.payload.some((b) => b !== 0)).length;
+    const droppedFrames = async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${serving!.metricsPort}/metrics`)).text();
+      return Number(/^audiosocket_latency_dropped_ms_total (\S+)$/m.exec(metrics)![1]) / 20;
+    };
+    // The echo's tail is still queued when the play ends: wait for every frame to be accounted for.
+    let dropped = await droppedFrames();
+    for (const deadline = Date.now() + 20_000; echoed() + dropped < frames && Date.now() < deadline; dropped = await droppedFrames()) await sleep(50);
+    expect(echoed() + dropped).toBe(frames);
+    expect(dropped).toBeGreaterThan(0);
+    expect(Number.isInteger(dropped)).toBe(true);
     await client.hangup();
   });
 
@@ -196,6 +215,8 @@ describe('CLI arguments', () => {
     ['a rate with no kind', ['call', '127.0.0.1:9', '--rate', '22050'], /./],
     ['bench ramp longer than duration', ['bench', '--ramp', '20', '--duration', '10'], /--ramp must be shorter than --duration/],
     ['bench --pid without --target', ['bench', '--pid', '1'], /--pid and --metrics-url go with --target/],
+    ['serve --max-latency-ms below the prebuffer plus a frame', ['serve', '--max-latency-ms', '30'], /maxLatencyMs must be an integer from 60/],
+    ['bench --max-latency-ms with --target', ['bench', '--target', '127.0.0.1:9', '--max-latency-ms', '60'], /start a server: not with --target/],
     ['bench --phases out of range', ['bench', '--phases', '21'], /--phases must be an integer from 1 to 20/],
     ['bench --warmup without --rss-every', ['bench', '--warmup', '10'], /--warmup goes with --rss-every/],
     ['bench --node-options with --target', ['bench', '--target', '127.0.0.1:9', '--node-options=--cpu-prof'], /start a server: not with --target/],

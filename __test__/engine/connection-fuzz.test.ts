@@ -10,8 +10,9 @@
  *
  * - events in a legal order: one reject or one call, nothing for a call after its end, an end
  *   for every call; warnings only of the warning codes;
- * - queue accounting: samples written = played + cleared + queued, exactly; played never goes
- *   back, moves only on a tick and by about a frame per tick; never over maxQueueMs;
+ * - queue accounting: samples written = played + cleared + queued (+ dropped by maxLatencyMs),
+ *   exactly; played never goes back, moves only on a tick and by about a frame per tick; never
+ *   over maxQueueMs;
  * - every mark reported exactly once: reached in order, or cancelled (the queue's unreached tail);
  * - what goes on the wire: each write() one whole message, a frame of the server's kind and size
  *   or a 0x00, the 0x00 at most once and last, nothing written after end(), as many frames as
@@ -57,8 +58,10 @@ const configArb: fc.Arbitrary<EngineConfig> = fc
     maxQueueMs: fc.integer({ min: 20, max: 520 }),
     high: fc.double({ min: 0, max: 1, noNaN: true }),
     low: fc.double({ min: 0, max: 1, noNaN: true }),
+    /** maxLatencyMs beyond the least allowed (prebufferMs + 20), or none. */
+    latencyCap: fc.option(fc.integer({ min: 0, max: 90 }), { freq: 3 }),
   })
-  .map(({ high, low, ...c }) => {
+  .map(({ high, low, latencyCap, ...c }) => {
     const highWaterMs = Math.floor(c.maxQueueMs * high);
     return {
       ...c,
@@ -68,7 +71,7 @@ const configArb: fc.Arbitrary<EngineConfig> = fc
       maxCalls: 10,
       allow: [],
       connectionRateLimit: null,
-      maxLatencyMs: null,
+      maxLatencyMs: latencyCap === null ? null : c.prebufferMs + 20 + latencyCap,
       inboundBacklogMs: 200,
     };
   });
@@ -309,10 +312,11 @@ class Model {
     }
   }
 
-  /** After a step: written = played + cleared + queued; played moves only on ticks. */
-  account(queuedSamples: number, ticks: number, frameSamples: number): void {
+  /** After a step: written = played + cleared + queued + dropped; played moves only on ticks. */
+  account(queuedSamples: number, droppedSamples: number, ticks: number, frameSamples: number): void {
     expect(queuedSamples / this.samplesPerMs).toBeLessThanOrEqual(this.config.maxQueueMs);
-    const played = this.written - this.cleared - queuedSamples;
+    if (this.config.maxLatencyMs === null) expect(droppedSamples).toBe(0);
+    const played = this.written - this.cleared - queuedSamples - droppedSamples;
     expect(played, 'played went back').toBeGreaterThanOrEqual(this.played);
     const perTick = Math.ceil((frameSamples * this.format.sampleRate) / this.config.outputRate) + 2;
     expect(played - this.played, 'played without a tick, or too much').toBeLessThanOrEqual(ticks * perTick);
@@ -446,7 +450,8 @@ function runScript({ config, openAtOnce, ops }: { config: EngineConfig; openAtOn
       // As JsEngine.open: only a call still open (one may end in the very turn it began).
       if (event.type === 'call' && openAtOnce && connection.isOpen) connection.open(null);
     }
-    model.account(model.ended ? 0 : connection.playout.queuedSamples, ticks, frameSamples);
+    const { playout } = connection;
+    model.account(model.ended ? 0 : playout.queuedSamples, playout.latencyDroppedSamples, ticks, frameSamples);
   };
   const runTick = (late: number): void => {
     now += 20;

@@ -138,6 +138,12 @@ impl Playout {
         self.underruns
     }
 
+    /// App samples dropped because more than `maxLatencyMs` was queued.
+    #[must_use]
+    pub fn latency_dropped_samples(&self) -> u64 {
+        self.latency_dropped
+    }
+
     /// Audio dropped because more than `maxLatencyMs` was queued, ms.
     #[must_use]
     pub fn latency_dropped_ms(&self) -> f64 {

@@ -76,6 +76,11 @@ export class Playout {
     return this.queuedSamples / this.samplesPerMs;
   }
 
+  /** App samples dropped because more than maxLatencyMs was queued. */
+  get latencyDroppedSamples(): number {
+    return this.#latencyDropped;
+  }
+
   /** Audio dropped because more than maxLatencyMs was queued, ms. */
   get latencyDroppedMs(): number {
     return this.#latencyDropped / this.samplesPerMs;

@@ -23,6 +23,7 @@
 //! - queue accounting: samples written = played + cleared + queued, exactly, where cleared
 //!   comes from the `clear()` results and the `End` event's unplayed ms; played never goes
 //!   back, moves only on a tick and by at most a frame's worth (plus rounding) per tick;
+//!   with `maxLatencyMs`, what the cap dropped is counted apart from what was played;
 //!   `queued_ms` never exceeds `maxQueueMs`; a refused write queues nothing;
 //! - marks: every mark is reported exactly once, reached (in order) or cancelled (the unreached
 //!   tail of the queue, with a positive `ahead_ms` within what was cleared);
@@ -112,11 +113,15 @@ impl Setup {
             ])
         };
         let prebuffer_ms = u32::from(input.byte() % 121);
-        let idle = if input.byte().is_multiple_of(4) {
+        // One byte for two settings, so that the inputs of the corpus keep their meaning.
+        let idle_and_cap = input.byte();
+        let idle = if idle_and_cap.is_multiple_of(4) {
             Idle::None
         } else {
             Idle::Silence
         };
+        let max_latency_ms = (idle_and_cap & 0x30 == 0x30)
+            .then(|| prebuffer_ms + FRAME_MS + u32::from(idle_and_cap >> 6) * 30);
         let handshake_timeout_ms = 20 + u32::from(input.byte()) * 10;
         let max_payload = input.pick(&[1, 3, 16, 161, 320, 1024, 8192, 32_768, 65_535]);
         let max_queue_ms = 20 + u32::from(input.byte()) * 2;
@@ -136,6 +141,7 @@ impl Setup {
             high_water_ms,
             low_water_ms,
             max_queue_ms,
+            max_latency_ms,
             ..EngineConfig::default()
         };
         config.validate().expect("the fuzz configuration is valid");
@@ -758,14 +764,16 @@ impl Harness {
                 state.playout.queued_ms() <= f64::from(self.config.max_queue_ms),
                 "queue over maxQueueMs"
             );
+            // Audio the latency cap dropped leaves the queue as played audio does, unsent.
+            let dropped = state.playout.latency_dropped_samples();
             let accounted = self.model.cleared + queued;
             assert!(
-                accounted <= self.model.written,
-                "queued {queued} + cleared {} > written {}",
+                accounted + dropped <= self.model.written,
+                "queued {queued} + cleared {} + dropped {dropped} > written {}",
                 self.model.cleared,
                 self.model.written
             );
-            let played = self.model.written - accounted;
+            let played = self.model.written - accounted - dropped;
             assert!(played >= self.model.played, "played went back");
             let advance = played - self.model.played;
             // A frame's worth of app samples per tick, plus the rounding of a stream's end.

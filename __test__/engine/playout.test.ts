@@ -168,7 +168,7 @@ describe('Playout', () => {
     }
   });
 
-  it('a latency cap waits for the prebuffer and holds while paused', () => {
+  it('a latency cap holds while paused and applies on the first tick after', () => {
     const playout = new Playout({ ...config, maxLatencyMs: 60 });
     playout.write(samples(160, 1), 0);
     playout.pause();

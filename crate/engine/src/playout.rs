@@ -556,7 +556,7 @@ mod tests {
     }
 
     #[test]
-    fn a_latency_cap_waits_for_the_prebuffer_and_holds_while_paused() {
+    fn a_latency_cap_holds_while_paused_and_applies_on_the_first_tick_after() {
         let mut playout = Playout::new(&EngineConfig {
             max_latency_ms: Some(60),
             ..config()

@@ -229,6 +229,22 @@ export class Call extends EventEmitter<CallEvents> {
     this.#ending(() => this.#host.driver.resume(this.handle));
   }
 
+  /**
+   * Sets this call's `maxLatencyMs` (the server's option, for this call only), from its next
+   * tick: at each tick, queued audio beyond `ms` is dropped, oldest first, counted in
+   * `stats().latencyDroppedMs`; `null` drops nothing. For a call that relays live audio on a
+   * server that also plays prompts, or the other way round. Throws
+   * ERR_AUDIOSOCKET_INVALID_ARGUMENT for anything but null or an integer from the server's
+   * `prebufferMs` + 20 to 3,600,000.
+   */
+  setMaxLatency(ms: number | null): void {
+    if (ms !== null && !(Number.isInteger(ms) && ms >= 0 && ms <= 3_600_000)) {
+      throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `maxLatencyMs must be null or an integer from 0 to 3600000, got ${ms}`);
+    }
+    this.#assertLive();
+    this.#ending(() => this.#host.driver.setMaxLatency(this.handle, ms));
+  }
+
   /** Sends 0x00 (the dialplan continues on Asterisk 20.14+) and closes. Queued audio is dropped. */
   hangup(): void {
     if (!this.ended) this.#host.driver.hangup(this.handle, 'local-hangup');

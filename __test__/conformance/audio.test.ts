@@ -112,6 +112,45 @@ describe.each(ENGINES)('%s engine: audio both ways', (engine) => {
     expect(() => new AudioSocketServer({ engine, maxLatencyMs: 60 }).close()).not.toThrow();
   });
 
+  it('call.setMaxLatency() sets the cap for one call: on where the server has none, off where it has one', async () => {
+    const frames = 25;
+    const pcm = new Int16Array(160 * frames);
+    for (let i = 0; i < frames; i++) pcm.fill(i + 1, 160 * i, 160 * (i + 1));
+    const firstFrames = async (call: Call, client: Parameters<typeof audioReceived>[0], count: number) => {
+      call.pause(); // the whole script lands before a tick
+      call.write(pcm);
+      call.resume();
+      await until(() => audioReceived(client).length === count, `${count} frames`);
+      return audioReceived(client).map((frame) => frame[0]! | (frame[1]! << 8));
+    };
+
+    h = await startServer(engine, { prebufferMs: 0 });
+    const capped = await callAndClient(h);
+    capped.call.setMaxLatency(40);
+    expect(await firstFrames(capped.call, capped.client, 2)).toEqual([24, 25]);
+    expect(capped.call.stats().latencyDroppedMs).toBe(460);
+    await h.close();
+
+    h = await startServer(engine, { prebufferMs: 0, maxLatencyMs: 40 });
+    const free = await callAndClient(h);
+    free.call.setMaxLatency(null);
+    expect(await firstFrames(free.call, free.client, frames)).toEqual(Array.from({ length: frames }, (_, i) => i + 1));
+    expect(free.call.stats().latencyDroppedMs).toBe(0);
+  });
+
+  it('call.setMaxLatency() refuses what the server option would, with typed errors, and a call that has ended', async () => {
+    h = await startServer(engine, { prebufferMs: 40 });
+    const { call, client } = await callAndClient(h);
+    for (const ms of [59, -1, 60.5, Number.NaN, 3_600_001]) {
+      expect(() => call.setMaxLatency(ms), String(ms)).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' }));
+    }
+    call.setMaxLatency(60);
+    const ended = once(call, 'end');
+    await client.hangup();
+    await ended;
+    expect(() => call.setMaxLatency(60)).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_CALL_ENDED' }));
+  });
+
   it('without maxLatencyMs, audio written at once is all played, however much', async () => {
     h = await startServer(engine, { prebufferMs: 0 });
     const { call, client } = await callAndClient(h);

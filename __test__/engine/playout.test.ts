@@ -182,6 +182,19 @@ describe('Playout', () => {
     expect([playout.latencyDroppedMs, playout.queuedMs]).toEqual([60, 40]);
   });
 
+  it('setMaxLatency applies from the next tick and refuses less than the prebuffer and a frame', () => {
+    const playout = new Playout(config); // prebuffer 40 ms
+    expect(() => playout.setMaxLatency(59)).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' }));
+    playout.setMaxLatency(60);
+    playout.write(samples(8 * 200), 0);
+    run(playout, 0, 1);
+    expect(playout.latencyDroppedMs).toBe(140);
+    playout.setMaxLatency(null);
+    playout.write(samples(8 * 200), 1);
+    run(playout, 1, 1);
+    expect([playout.latencyDroppedMs, playout.queuedMs]).toEqual([140, 220]);
+  });
+
   it('a latency cap keeps positions exact through the resampler', () => {
     const playout = new Playout({ ...resampling, maxLatencyMs: 40 });
     playout.write(ramp(640), 0);

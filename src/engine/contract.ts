@@ -193,6 +193,11 @@ export interface Engine {
   clear(call: number): ClearResult;
   pause(call: number): void;
   resume(call: number): void;
+  /**
+   * The call's maxLatencyMs from its next tick (null: no cap). INVALID_ARGUMENT below
+   * prebufferMs + 20 (the cap is unchanged then).
+   */
+  setMaxLatency(call: number, ms: number | null): void;
   /** Sends 0x00 and closes; the call ends with 'local-hangup'. */
   hangup(call: number, reason?: EndReason, error?: AudioSocketError): void;
   stats(call: number): CallStats;

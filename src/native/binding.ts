@@ -74,6 +74,8 @@ export interface NativeServer {
   clear(call: number): ClearResult;
   pause(call: number): void;
   resume(call: number): void;
+  /** Absent `ms`: no cap. */
+  setMaxLatency(call: number, ms?: number): void;
   hangup(call: number, reason: string): void;
   stats(call: number): CallStats;
 }

@@ -64,6 +64,10 @@ pub struct Playout {
     high_water_ms: f64,
     low_water_ms: f64,
     max_queue_ms: f64,
+    /// App samples per second.
+    sample_rate: u32,
+    /// The least `maxLatencyMs`: the prebuffer and one frame, ms.
+    least_max_latency_ms: u32,
     /// `maxLatencyMs` in app samples (mono).
     max_latency_samples: Option<u64>,
     /// App samples dropped by the latency cap.
@@ -96,9 +100,11 @@ impl Playout {
             high_water_ms: f64::from(config.high_water_ms),
             low_water_ms: f64::from(config.low_water_ms),
             max_queue_ms: f64::from(config.max_queue_ms),
+            sample_rate: config.sample_rate,
+            least_max_latency_ms: config.prebuffer_ms + FRAME_MS,
             max_latency_samples: config
                 .max_latency_ms
-                .map(|ms| u64::from(ms) * u64::from(config.sample_rate) / 1000),
+                .map(|ms| cap_samples(ms, config.sample_rate)),
             latency_dropped: 0,
             queue: VecDeque::new(),
             outbound: Outbound::new(config.sample_rate, config.output_rate),
@@ -136,6 +142,23 @@ impl Playout {
     #[must_use]
     pub fn underruns(&self) -> u64 {
         self.underruns
+    }
+
+    /// This call's `maxLatencyMs` from now on (`None`: no cap); the next tick applies it.
+    ///
+    /// # Errors
+    ///
+    /// `INVALID_ARGUMENT` below `prebufferMs` plus one frame; the cap is unchanged then.
+    pub fn set_max_latency(&mut self, ms: Option<u32>) -> Result<(), EngineError> {
+        let least = self.least_max_latency_ms;
+        if let Some(ms) = ms.filter(|&ms| ms < least) {
+            return Err(EngineError::new(
+                Code::InvalidArgument,
+                format!("maxLatencyMs must be at least prebufferMs + 20 ({least}), got {ms}"),
+            ));
+        }
+        self.max_latency_samples = ms.map(|ms| cap_samples(ms, self.sample_rate));
+        Ok(())
     }
 
     /// App samples dropped because more than `maxLatencyMs` was queued.
@@ -348,6 +371,11 @@ impl Playout {
     fn to_ms(&self, samples: u64) -> f64 {
         samples as f64 / self.samples_per_ms
     }
+}
+
+/// `ms` of app audio at `sample_rate`, in samples (rounded down, as the TypeScript engine does).
+fn cap_samples(ms: u32, sample_rate: u32) -> u64 {
+    u64::from(ms) * u64::from(sample_rate) / 1000
 }
 
 #[cfg(test)]
@@ -571,6 +599,22 @@ mod tests {
         let out = run(&mut playout, 3, 1);
         assert!(out.frames[0].iter().all(|&s| s == 2));
         assert_eq!((playout.latency_dropped_ms(), playout.queued_ms()), (60.0, 40.0));
+    }
+
+    #[test]
+    fn set_max_latency_applies_from_the_next_tick_and_refuses_less_than_the_prebuffer_and_a_frame(
+    ) {
+        let mut playout = Playout::new(&config()); // prebuffer 40 ms
+        let error = playout.set_max_latency(Some(59)).unwrap_err();
+        assert_eq!(error.code, Code::InvalidArgument);
+        playout.set_max_latency(Some(60)).unwrap();
+        playout.write(&samples(8 * 200, 1), 0).unwrap();
+        run(&mut playout, 0, 1);
+        assert_eq!(playout.latency_dropped_ms(), 140.0);
+        playout.set_max_latency(None).unwrap();
+        playout.write(&samples(8 * 200, 1), 1).unwrap();
+        run(&mut playout, 1, 1);
+        assert_eq!((playout.latency_dropped_ms(), playout.queued_ms()), (140.0, 220.0));
     }
 
     #[test]

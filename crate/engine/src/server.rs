@@ -208,6 +208,15 @@ impl Server {
         Ok(())
     }
 
+    /// Sets the call's `maxLatencyMs` (`None`: no cap), from its next tick.
+    ///
+    /// # Errors
+    ///
+    /// `CALL_ENDED`; `INVALID_ARGUMENT` below `prebufferMs` plus one frame.
+    pub fn set_max_latency(&self, call: CallHandle, ms: Option<u32>) -> Result<(), EngineError> {
+        self.shared.call(call)?.live()?.playout.set_max_latency(ms)
+    }
+
     /// Plays on.
     ///
     /// # Errors

@@ -289,6 +289,12 @@ impl NativeServer {
         self.server()?.resume(call).map_err(thrown)
     }
 
+    /// Absent `ms`: no cap.
+    #[napi]
+    pub fn set_max_latency(&self, call: u32, ms: Option<u32>) -> Result<(), JsCode> {
+        self.server()?.set_max_latency(call, ms).map_err(thrown)
+    }
+
     /// Ends the call's playout now; 0x00 and the end follow from the engine thread. `reason`
     /// is `local-hangup` or `error` (a failed handler; the adapter keeps the error itself).
     #[napi]

@@ -104,6 +104,10 @@ export class JsEngine implements Engine, ConnectionHost {
     this.#call(call).playout.resume();
   }
 
+  setMaxLatency(call: number, ms: number | null): void {
+    this.#call(call).playout.setMaxLatency(ms);
+  }
+
   hangup(call: number, reason: EndReason = 'local-hangup', error?: AudioSocketError): void {
     this.#calls.get(call)?.hangup(reason, error ?? null);
   }

@@ -44,7 +44,7 @@ export class Playout {
   readonly samplesPerMs: number;
   #config: EngineConfig;
   /** maxLatencyMs in app samples (mono), or null. */
-  #maxLatencySamples: number | null;
+  #maxLatencySamples: number | null = null;
   /** App samples dropped by the latency cap. */
   #latencyDropped = 0;
   #queue = new SampleQueue();
@@ -64,7 +64,7 @@ export class Playout {
     this.samplesPerMs = config.sampleRate / 1000;
     this.frameSamples = (config.outputRate * FRAME_MS) / 1000;
     this.#outbound = new Outbound(config.sampleRate, config.outputRate);
-    this.#maxLatencySamples = config.maxLatencyMs === null ? null : Math.floor((config.maxLatencyMs * config.sampleRate) / 1000);
+    this.setMaxLatency(config.maxLatencyMs);
   }
 
   /** App samples queued and not yet played (mono: one per stereo pair written). */
@@ -74,6 +74,18 @@ export class Playout {
 
   get queuedMs(): number {
     return this.queuedSamples / this.samplesPerMs;
+  }
+
+  /**
+   * This call's maxLatencyMs from now on (null: no cap); the next tick applies it. Throws
+   * INVALID_ARGUMENT below prebufferMs + 20, leaving the cap unchanged.
+   */
+  setMaxLatency(ms: number | null): void {
+    const least = this.#config.prebufferMs + FRAME_MS;
+    if (ms !== null && ms < least) {
+      throw new AudioSocketError(ErrorCode.INVALID_ARGUMENT, `maxLatencyMs must be at least prebufferMs + 20 (${least}), got ${ms}`);
+    }
+    this.#maxLatencySamples = ms === null ? null : Math.floor((ms * this.#config.sampleRate) / 1000);
   }
 
   /** App samples dropped because more than maxLatencyMs was queued. */

@@ -76,6 +76,10 @@ export class NativeEngine implements Engine {
     native(() => this.#native.resume(call));
   }
 
+  setMaxLatency(call: number, ms: number | null): void {
+    native(() => this.#native.setMaxLatency(call, ms ?? undefined));
+  }
+
   hangup(call: number, reason: EndReason = 'local-hangup', error?: AudioSocketError): void {
     if (error) this.#hangupErrors.set(call, error);
     this.#native.hangup(call, reason);

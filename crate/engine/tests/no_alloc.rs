@@ -3,7 +3,8 @@
 //! A call at 50 frames per second times hundreds of calls makes allocator traffic on the media
 //! path a real cost, so the decoder's reused buffer and the encoders' caller-owned buffers are
 //! held to zero allocations per frame after the first, and so is a call's format conversion
-//! both ways (queue, resampling, G.711, channels, the frame sent).
+//! both ways (queue, resampling, G.711, channels, the frame sent), and a latency cap dropping
+//! audio on every tick.
 
 use audiosocket_engine::config::EngineConfig;
 use audiosocket_engine::format::{Inbound, OutFrame, Wire};
@@ -107,6 +108,32 @@ fn a_warm_call_converting_formats_both_ways_does_not_allocate() {
     run(0..50);
     let n = allocations(|| run(50..550));
     assert_eq!(n, 0, "allocations while converting a warm call's audio");
+}
+
+#[test]
+fn a_latency_cap_dropping_audio_every_tick_does_not_allocate() {
+    // A relay writing twice the real-time rate under a 40 ms cap: the cap drops on every tick.
+    let config = EngineConfig {
+        sample_rate: 16_000,
+        output_rate: 8_000,
+        prebuffer_ms: 0,
+        max_latency_ms: Some(40),
+        ..EngineConfig::default()
+    };
+    let mut playout = Playout::new(&config);
+    let mut frame = vec![0i16; playout.frame_samples()];
+    let mut marks = Vec::new();
+    let written: Vec<i16> = (0..640).map(|i| (i * 50 - 16_000) as i16).collect(); // 40 ms
+    let mut run = |ticks: std::ops::Range<u64>| {
+        for tick in ticks {
+            playout.write(&written, tick).unwrap();
+            playout.next_frame(tick, &mut frame, &mut marks);
+        }
+    };
+    run(0..50);
+    let n = allocations(|| run(50..550));
+    assert_eq!(n, 0, "allocations while the latency cap drops audio");
+    assert!(playout.latency_dropped_ms() >= 500.0 * 20.0);
 }
 
 #[test]

@@ -182,7 +182,7 @@ describe('Playout', () => {
     expect([playout.latencyDroppedMs, playout.queuedMs]).toEqual([60, 40]);
   });
 
-  it('setMaxLatency applies from the next tick and refuses less than the prebuffer and a frame', () => {
+  it('setMaxLatency applies at the next tick and refuses less than prebuffer and a frame', () => {
     const playout = new Playout(config); // prebuffer 40 ms
     expect(() => playout.setMaxLatency(59)).toThrow(expect.objectContaining({ code: 'ERR_AUDIOSOCKET_INVALID_ARGUMENT' }));
     playout.setMaxLatency(60);

@@ -598,12 +598,14 @@ mod tests {
         // 120 ms queued: playing again, 60 ms are dropped before the first frame.
         let out = run(&mut playout, 3, 1);
         assert!(out.frames[0].iter().all(|&s| s == 2));
-        assert_eq!((playout.latency_dropped_ms(), playout.queued_ms()), (60.0, 40.0));
+        assert_eq!(
+            (playout.latency_dropped_ms(), playout.queued_ms()),
+            (60.0, 40.0)
+        );
     }
 
     #[test]
-    fn set_max_latency_applies_from_the_next_tick_and_refuses_less_than_the_prebuffer_and_a_frame(
-    ) {
+    fn set_max_latency_applies_at_the_next_tick_and_refuses_less_than_prebuffer_and_a_frame() {
         let mut playout = Playout::new(&config()); // prebuffer 40 ms
         let error = playout.set_max_latency(Some(59)).unwrap_err();
         assert_eq!(error.code, Code::InvalidArgument);
@@ -614,7 +616,10 @@ mod tests {
         playout.set_max_latency(None).unwrap();
         playout.write(&samples(8 * 200, 1), 1).unwrap();
         run(&mut playout, 1, 1);
-        assert_eq!((playout.latency_dropped_ms(), playout.queued_ms()), (140.0, 220.0));
+        assert_eq!(
+            (playout.latency_dropped_ms(), playout.queued_ms()),
+            (140.0, 220.0)
+        );
     }
 
     #[test]

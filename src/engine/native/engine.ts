@@ -24,10 +24,9 @@ export class NativeEngine implements Engine {
 
   constructor(binding: NativeBinding, config: EngineConfig, sink: EngineSink) {
     this.#sink = sink;
-    this.#native = native(() => new binding.NativeServer(
-        { ...config, allow: [...config.allow], connectionRateLimit: config.connectionRateLimit ?? undefined, maxLatencyMs: config.maxLatencyMs ?? undefined },
-        this.#onBatch,
-      ));
+    // The binding takes absent, not null, for "none".
+    const nativeConfig = { ...config, allow: [...config.allow], connectionRateLimit: config.connectionRateLimit ?? undefined, maxLatencyMs: config.maxLatencyMs ?? undefined };
+    this.#native = native(() => new binding.NativeServer(nativeConfig, this.#onBatch));
   }
 
   async listen(host: string, port: number): Promise<{ address: string; port: number; family: string }> {

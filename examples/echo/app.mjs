@@ -10,6 +10,9 @@
 export function echo(server) {
   server.on('call', (call) => {
     console.log(`call ${call.id} from ${call.remote.address}`);
+    // An echo is live audio: after a stall of this thread (a long collection), drop what is
+    // queued beyond 100 ms rather than echo everything late for the rest of the call.
+    call.setMaxLatency(100);
     call.on('audio', (pcm) => call.write(pcm));
     call.on('dtmf', (digit) => console.log(`call ${call.id} DTMF ${digit}`));
     call.on('end', ({ reason }) => console.log(`call ${call.id} ended: ${reason}`));

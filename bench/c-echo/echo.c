@@ -51,8 +51,7 @@ int main(int argc, char **argv) {
     if (listener < 0) return 1;
 
     int epoll = epoll_create1(0);
-    struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(epoll, EPOLL_CTL_ADD, listener, &event);
+    watch(epoll, listener, NULL);
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
         int n = epoll_wait(epoll, events, MAX_EVENTS, -1);
@@ -63,20 +62,12 @@ int main(int argc, char **argv) {
                 while ((fd = accept_call(listener)) >= 0) {
                     struct conn *added = calloc(1, sizeof *added);
                     added->fd = fd;
-                    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = added};
-                    epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev);
+                    watch(epoll, fd, added);
                 }
                 continue;
             }
-            ssize_t got = read(c->fd, c->buf + c->len, BUFFER - c->len);
-            if (got == 0 || (got < 0 && errno != EAGAIN)) {
-                drop(epoll, c);
-                continue;
-            }
-            if (got > 0) {
-                c->len += (size_t)got;
-                if (!answer(c)) drop(epoll, c);
-            }
+            int got = read_more(c->fd, c->buf, &c->len, BUFFER);
+            if (got < 0 || (got > 0 && !answer(c))) drop(epoll, c);
         }
     }
 }

@@ -8,11 +8,14 @@
 #define C_ECHO_SERVER_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* The listening socket, or -1 (with the reason on stderr). */
 static int open_listener(int argc, char **argv) {
@@ -40,6 +43,21 @@ static int accept_call(int listener) {
     int one = 1;
     if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
+}
+
+/* Watches `fd` for reading, with `call` as the event's data. */
+static void watch(int epoll, int fd, void *call) {
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = call};
+    epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+}
+
+/* One read() onto the end of buf: 1 when bytes came, 0 for none yet, -1 when the call is over. */
+static int read_more(int fd, unsigned char *buf, size_t *len, size_t capacity) {
+    ssize_t got = read(fd, buf + *len, capacity - *len);
+    if (got == 0 || (got < 0 && errno != EAGAIN)) return -1;
+    if (got < 0) return 0;
+    *len += (size_t)got;
+    return 1;
 }
 
 /* The length of the message at the start of buf (header included), or 0 while it is incomplete. */

@@ -11,7 +11,6 @@
  *   cc -O2 -o bench/c-paced/c-paced bench/c-paced/paced.c && bench/c-paced/c-paced 127.0.0.1 0
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +110,7 @@ int main(int argc, char **argv) {
     if (listener < 0) return 1;
 
     int epoll = epoll_create1(0);
-    struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(epoll, EPOLL_CTL_ADD, listener, &event);
+    watch(epoll, listener, NULL);
     struct epoll_event events[MAX_EVENTS];
     long long next_beat = 0; /* deadline of the next beat; 0: no calls, the clock is stopped */
     int beat = 0;
@@ -136,20 +134,12 @@ int main(int argc, char **argv) {
                         struct conn *added = calloc(1, sizeof *added);
                         added->fd = fd;
                         join_beat(added);
-                        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = added};
-                        epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev);
+                        watch(epoll, fd, added);
                     }
                     continue;
                 }
-                ssize_t got = read(c->fd, c->in + c->in_len, READ_BUFFER - c->in_len);
-                if (got == 0 || (got < 0 && errno != EAGAIN)) {
-                    drop(epoll, c);
-                    continue;
-                }
-                if (got > 0) {
-                    c->in_len += (size_t)got;
-                    if (!take(c)) drop(epoll, c);
-                }
+                int got = read_more(c->fd, c->in, &c->in_len, READ_BUFFER);
+                if (got < 0 || (got > 0 && !take(c))) drop(epoll, c);
             }
         } while (n == MAX_EVENTS);
         if (next_beat == 0 || now_ns() < next_beat) continue;

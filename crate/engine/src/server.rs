@@ -174,8 +174,10 @@ impl Server {
     /// `CALL_ENDED`, or `QUEUE_FULL` past maxQueueMs (nothing queued then).
     pub fn write(&self, call: CallHandle, pcm: &[i16]) -> Result<f64, EngineError> {
         let call = self.shared.call(call)?;
-        let next_tick = self.shared.next_tick[call.beat].load(Ordering::Acquire);
         let mut state = call.live()?;
+        // Read under the call's lock: the engine's thread moves next_tick before it takes that
+        // lock to tick the call, so a tick this write missed is always counted.
+        let next_tick = self.shared.next_tick[call.beat].load(Ordering::Acquire);
         state.playout.write(pcm, next_tick)
     }
 

@@ -136,8 +136,14 @@ impl BeatClocks {
     }
 
     /// The clock of `beat` (below [`BEATS`]).
-    pub fn beat(&mut self, beat: usize) -> &mut Clock {
-        &mut self.clocks[beat]
+    #[must_use]
+    pub fn beat(&self, beat: usize) -> &Clock {
+        &self.clocks[beat]
+    }
+
+    /// The ticks each beat is to run at `now`, and moves past them (see [`Clock::due`]).
+    pub fn due(&mut self, now: Instant) -> [Range<u64>; BEATS] {
+        std::array::from_fn(|beat| self.clocks[beat].due(now))
     }
 
     /// The next instant, after `now`, at which some beat's tick is due; at once after a stall.
@@ -203,8 +209,8 @@ mod tests {
         let mut ran = Vec::new();
         let mut now = t0;
         while now < t0 + 100 * MS {
-            for beat in 0..BEATS {
-                for tick in clocks.beat(beat).due(now) {
+            for (beat, ticks) in clocks.due(now).into_iter().enumerate() {
+                for tick in ticks {
                     ran.push((now.duration_since(t0).as_millis(), beat, tick));
                 }
             }
@@ -220,13 +226,13 @@ mod tests {
     fn after_a_stall_every_beat_catches_up_on_its_own() {
         let t0 = Instant::now();
         let mut clocks = BeatClocks::new(t0);
-        assert_eq!(clocks.beat(0).due(t0), 0..1);
+        assert_eq!(clocks.due(t0), [0..1, 0..0, 0..0, 0..0]);
         assert_eq!(clocks.next_wake(t0 + MS), t0 + 5 * MS);
         // 200 ms later: beat 0 had ticks 1..=10 due, beat 3 (due 15 ms after) 0..=9.
         let late = t0 + 200 * MS;
         assert_eq!(clocks.next_wake(late), late);
-        assert_eq!(clocks.beat(0).due(late), 8..11);
-        assert_eq!(clocks.beat(3).due(late), 7..10);
+        let due = clocks.due(late);
+        assert_eq!((due[0].clone(), due[3].clone()), (8..11, 7..10));
         assert_eq!(clocks.beat(0).skipped(), 7);
         assert_eq!(clocks.beat(3).skipped(), 7);
         assert!((clocks.beat(3).lateness_ms(9, late) - 5.0).abs() < 1e-9);

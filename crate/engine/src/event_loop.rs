@@ -1,13 +1,14 @@
 //! The engine's thread: one readiness loop (epoll through mio) for the listener and every
 //! connection, and the shared 20 ms clock on absolute deadlines, which each tick produces one
-//! frame per call. There is no task or timer per call: a tick is one pass over the connections
-//! of a beat (each connection is given the beat with the fewest, see clock.rs), and a socket
-//! costs a wake-up only when it has bytes to read or, after a partial write, room to write.
-//! Events are collected per turn of the loop and posted as one batch.
+//! frame per call. There is no task or timer per call: a wake is one pass over the connections,
+//! ticking those whose beat is due (each is given the beat with the fewest, see clock.rs), and
+//! a socket costs a wake-up only when it has bytes to read or, after a partial write, room to
+//! write. Events are collected per turn of the loop and posted as one batch.
 
 use std::io;
 use std::mem;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread;
@@ -292,26 +293,33 @@ impl EventLoop {
         let Some(clocks) = &mut self.clocks else {
             return;
         };
-        for beat in 0..BEATS {
-            let clock = clocks.beat(beat);
-            for tick in clock.due(now) {
-                // Before the tick: a write racing it counts its prebuffer from the next one.
-                self.host.shared.next_tick[beat].store(tick + 1, Ordering::Release);
-                let late_ms = clock.lateness_ms(tick, now);
-                for (key, connection) in &mut self.connections {
-                    if connection.dead || connection.beat != beat {
-                        continue;
-                    }
-                    connection.tick(
-                        tick,
-                        late_ms,
-                        &mut self.frame,
-                        &mut self.marks,
-                        &mut self.host,
-                    );
-                    if connection.dead {
-                        self.dead.push(key);
-                    }
+        let due = clocks.due(now);
+        if due.iter().all(Range::is_empty) {
+            return;
+        }
+        for (beat, ticks) in due.iter().enumerate() {
+            if !ticks.is_empty() {
+                // Before the ticks: a write racing them counts its prebuffer from the next one.
+                self.host.shared.next_tick[beat].store(ticks.end, Ordering::Release);
+            }
+        }
+        // One pass over the connections, each ticked for its own beat.
+        for (key, connection) in &mut self.connections {
+            let beat = connection.beat;
+            for tick in due[beat].clone() {
+                if connection.dead {
+                    break;
+                }
+                let late_ms = clocks.beat(beat).lateness_ms(tick, now);
+                connection.tick(
+                    tick,
+                    late_ms,
+                    &mut self.frame,
+                    &mut self.marks,
+                    &mut self.host,
+                );
+                if connection.dead {
+                    self.dead.push(key);
                 }
             }
         }

@@ -109,16 +109,18 @@ impl EventLoop {
     /// Runs until close() has finished (then reports [`Event::Closed`]) or abort().
     pub fn run(mut self) {
         let mut events = Events::with_capacity(EVENTS_PER_POLL);
+        let _ = self.host.shared.engine_thread.set(thread::current());
         loop {
             // While calls run, the thread wakes on every beat (5 ms) instead of on every
             // arrival: each wake harvests every ready socket at once and ticks the calls of its
             // beat, so 1000 calls cost 200 wake-ups a second, not 50,000. Caller audio waits at
             // most a beat to be read, and an answer to it usually makes its call's next tick.
+            // A command from the application (close, hang-up) unparks the thread at once.
             // Without connections the thread sleeps until something happens.
             let timeout = match &self.clocks {
                 Some(clocks) => {
                     let wake = clocks.next_wake(Instant::now());
-                    thread::sleep(wake.saturating_duration_since(Instant::now()));
+                    thread::park_timeout(wake.saturating_duration_since(Instant::now()));
                     Some(Duration::ZERO)
                 }
                 None => None,

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
 use mio::net::TcpListener;
@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     pub next_tick: [AtomicU64; BEATS],
     pub commands: Mutex<Commands>,
     pub waker: Waker,
+    /// The engine's thread, set as it starts: between beats it sleeps without polling (so that
+    /// arrivals do not wake it), and a command unparks it instead.
+    pub engine_thread: OnceLock<Thread>,
     pub outbox: Outbox,
 }
 
@@ -69,6 +72,9 @@ impl Shared {
         edit(&mut lock(&self.commands));
         // Fails only if the poll is gone, i.e. the thread has already stopped.
         let _ = self.waker.wake();
+        if let Some(thread) = self.engine_thread.get() {
+            thread.unpark();
+        }
     }
 }
 
@@ -82,6 +88,7 @@ impl Shared {
             next_tick: std::array::from_fn(|_| AtomicU64::new(0)),
             commands: Mutex::new(Commands::default()),
             waker,
+            engine_thread: OnceLock::new(),
             outbox: Outbox::new(notify),
         }
     }

@@ -1,7 +1,7 @@
 // What the benchmark scripts share: building a helper program once, and starting a server that
 // prints `listening on HOST:PORT`, pinned to a core.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -10,20 +10,22 @@ export const cli = path.join(root, 'dist/cli/main.js');
 /** The reference and helper programs under bench/: where each lives and how it is built. */
 export const PROGRAMS = {
   // The Go reference library's echo.
-  go: { dir: 'bench/go-echo', binary: 'go-echo', build: ['go', ['build', '-o', 'go-echo', '.']], args: ['-listen', '127.0.0.1:0'] },
+  go: { dir: 'bench/go-echo', binary: 'go-echo', sources: ['main.go', 'go.mod'], build: ['go', ['build', '-o', 'go-echo', '.']], args: ['-listen', '127.0.0.1:0'] },
   // The floor: a minimal C epoll echo, one read and one write per frame.
-  c: { dir: 'bench/c-echo', binary: 'c-echo', build: ['cc', ['-O2', '-o', 'c-echo', 'echo.c']], args: ['127.0.0.1', '0'] },
+  c: { dir: 'bench/c-echo', binary: 'c-echo', sources: ['echo.c', 'server.h'], build: ['cc', ['-O2', '-o', 'c-echo', 'echo.c']], args: ['127.0.0.1', '0'] },
   // The floor for a paced server: the C echo with the native engine's loop (answers on 5 ms beats).
-  'c-paced': { dir: 'bench/c-paced', binary: 'c-paced', build: ['cc', ['-O2', '-o', 'c-paced', 'paced.c']], args: ['127.0.0.1', '0'] },
+  'c-paced': { dir: 'bench/c-paced', binary: 'c-paced', sources: ['paced.c', '../c-echo/server.h'], build: ['cc', ['-O2', '-o', 'c-paced', 'paced.c']], args: ['127.0.0.1', '0'] },
   // The kernel-timestamp pacing observer.
-  pacing: { dir: 'bench/go-pacing', binary: 'go-pacing', build: ['go', ['build', '-o', 'go-pacing', '.']] },
+  pacing: { dir: 'bench/go-pacing', binary: 'go-pacing', sources: ['main.go', 'go.mod'], build: ['go', ['build', '-o', 'go-pacing', '.']] },
 };
 
-/** The path of PROGRAMS[name], built first if it is not there yet. */
+/** The path of PROGRAMS[name], built first if it is missing or older than one of its sources. */
 export function program(name) {
-  const { dir, binary, build } = PROGRAMS[name];
-  const file = path.join(root, dir, binary);
-  if (!existsSync(file)) execFileSync(build[0], build[1], { cwd: path.join(root, dir), stdio: 'inherit' });
+  const { dir, binary, sources, build } = PROGRAMS[name];
+  const cwd = path.join(root, dir);
+  const file = path.join(cwd, binary);
+  const built = existsSync(file) ? statSync(file).mtimeMs : -1;
+  if (sources.some((source) => statSync(path.join(cwd, source)).mtimeMs > built)) execFileSync(build[0], build[1], { cwd, stdio: 'inherit' });
   return file;
 }
 

@@ -11,6 +11,8 @@ export const cli = path.join(root, 'dist/cli/main.js');
 export const PROGRAMS = {
   // The Go reference library's echo.
   go: { dir: 'bench/go-echo', binary: 'go-echo', sources: ['main.go', 'go.mod'], build: ['go', ['build', '-o', 'go-echo', '.']], args: ['-listen', '127.0.0.1:0'] },
+  // The same echo reading as the library's own example does: straight from the connection.
+  'go-unbuffered': { dir: 'bench/go-echo', binary: 'go-echo', sources: ['main.go', 'go.mod'], build: ['go', ['build', '-o', 'go-echo', '.']], args: ['-listen', '127.0.0.1:0', '-unbuffered'] },
   // The floor: a minimal C epoll echo, one read and one write per frame.
   c: { dir: 'bench/c-echo', binary: 'c-echo', sources: ['echo.c', 'server.h'], build: ['cc', ['-O2', '-o', 'c-echo', 'echo.c']], args: ['127.0.0.1', '0'] },
   // The floor for a paced server: the C echo with the native engine's loop (answers on 5 ms beats).

@@ -29,7 +29,7 @@ function benchArgs(calls, extra) {
 }
 
 /** The echo servers measured beside ours (bench/servers.mjs has how each is built and run). */
-const REFERENCES = ['go', 'c', 'c-paced'];
+const REFERENCES = ['go', 'go-unbuffered', 'c', 'c-paced'];
 
 async function withReferenceServer(name, run) {
   const { child, address } = await startListening(program(name), PROGRAMS[name].args, values['server-cpu']);

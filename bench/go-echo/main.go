@@ -1,12 +1,16 @@
 // An echo server on the Go reference library (github.com/CyCoreSystems/audiosocket), for
-// side-by-side benchmarks: each call's audio is written back as it arrives, one write per frame,
-// the way the library is meant to be used. Built and run by bench/table.mjs.
+// side-by-side benchmarks: each call's audio is written back as it arrives, one write per frame.
+// By default it reads through a bufio.Reader (one read for a header and its payload); with
+// -unbuffered it reads from the connection itself, as the library's own example
+// (examples/playfile) does: two reads a frame, one for the header and one for the payload.
+// Built and run by bench/table.mjs (engines go and go-unbuffered).
 package main
 
 import (
 	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 
@@ -15,6 +19,7 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
+	unbuffered := flag.Bool("unbuffered", false, "read from the connection itself, as the library's example does")
 	flag.Parse()
 	listener, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -26,14 +31,16 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		go echo(conn)
+		go echo(conn, *unbuffered)
 	}
 }
 
-func echo(conn net.Conn) {
+func echo(conn net.Conn, unbuffered bool) {
 	defer conn.Close()
-	// Buffered reads: one syscall for a header and its payload, as any Go server would do.
-	reader := bufio.NewReader(conn)
+	var reader io.Reader = bufio.NewReader(conn)
+	if unbuffered {
+		reader = conn
+	}
 	if _, err := audiosocket.GetID(reader); err != nil {
 		return
 	}

@@ -16,7 +16,9 @@ export const PROGRAMS = {
   // The floor: a minimal C epoll echo, one read and one write per frame.
   c: { dir: 'bench/c-echo', binary: 'c-echo', sources: ['echo.c', 'server.h'], build: ['cc', ['-O2', '-o', 'c-echo', 'echo.c']], args: ['127.0.0.1', '0'] },
   // The floor for a paced server: the C echo with the native engine's loop (answers on 5 ms beats).
-  'c-paced': { dir: 'bench/c-paced', binary: 'c-paced', sources: ['paced.c', '../c-echo/server.h'], build: ['cc', ['-O2', '-o', 'c-paced', 'paced.c']], args: ['127.0.0.1', '0'] },
+  'c-paced': { dir: 'bench/c-paced', binary: 'c-paced', sources: ['paced.c', 'paced.h', '../c-echo/server.h'], build: ['cc', ['-O2', '-o', 'c-paced', 'paced.c']], args: ['127.0.0.1', '0'] },
+  // The same paced echo on io_uring: a beat's sends and receives submitted together.
+  'c-uring': { dir: 'bench/c-uring', binary: 'c-uring', sources: ['uring.c', '../c-paced/paced.h', '../c-echo/server.h'], build: ['cc', ['-O2', '-o', 'c-uring', 'uring.c']], args: ['127.0.0.1', '0'] },
   // The kernel-timestamp pacing observer.
   pacing: { dir: 'bench/go-pacing', binary: 'go-pacing', sources: ['main.go', 'go.mod'], build: ['go', ['build', '-o', 'go-pacing', '.']] },
 };

@@ -4,9 +4,11 @@
 //   node bench/table.mjs --engines js,native --calls 100,500,1000,2000 --duration 20
 //
 // Engines: js and native start `audiosocket serve` through the bench itself; go starts the Go
-// reference echo server (bench/go-echo, built with `go build`), c the minimal C epoll echo
-// (bench/c-echo) and c-paced the same echo answering on the native engine's 20 ms clock
-// (bench/c-paced), both built with `cc`; each is measured by --target/--pid.
+// reference echo server (bench/go-echo, built with `go build`; go-unbuffered the same reading
+// as the library's own example does, two reads a frame), c the minimal C epoll echo
+// (bench/c-echo), c-paced the same echo answering on the native engine's 20 ms clock
+// (bench/c-paced) and c-uring that paced echo on io_uring (bench/c-uring), all built with `cc`;
+// each is measured by --target/--pid.
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { PROGRAMS, cli, program, startListening, stop } from './servers.mjs';
@@ -29,7 +31,7 @@ function benchArgs(calls, extra) {
 }
 
 /** The echo servers measured beside ours (bench/servers.mjs has how each is built and run). */
-const REFERENCES = ['go', 'go-unbuffered', 'c', 'c-paced'];
+const REFERENCES = ['go', 'go-unbuffered', 'c', 'c-paced', 'c-uring'];
 
 async function withReferenceServer(name, run) {
   const { child, address } = await startListening(program(name), PROGRAMS[name].args, values['server-cpu']);

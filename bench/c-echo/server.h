@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 /* The listening socket, or -1 (with the reason on stderr). */
-static int open_listener(int argc, char **argv) {
+static inline int open_listener(int argc, char **argv) {
     const char *host = argc > 1 ? argv[1] : "127.0.0.1";
     int port = argc > 2 ? atoi(argv[2]) : 0;
     int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -38,7 +38,7 @@ static int open_listener(int argc, char **argv) {
 }
 
 /* The next pending connection (non-blocking, TCP_NODELAY), or -1 when there is none. */
-static int accept_call(int listener) {
+static inline int accept_call(int listener) {
     int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK);
     int one = 1;
     if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -46,13 +46,13 @@ static int accept_call(int listener) {
 }
 
 /* Watches `fd` for reading, with `call` as the event's data. */
-static void watch(int epoll, int fd, void *call) {
+static inline void watch(int epoll, int fd, void *call) {
     struct epoll_event event = {.events = EPOLLIN, .data.ptr = call};
     epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
 }
 
 /* One read() onto the end of buf: 1 when bytes came, 0 for none yet, -1 when the call is over. */
-static int read_more(int fd, unsigned char *buf, size_t *len, size_t capacity) {
+static inline int read_more(int fd, unsigned char *buf, size_t *len, size_t capacity) {
     ssize_t got = read(fd, buf + *len, capacity - *len);
     if (got == 0 || (got < 0 && errno != EAGAIN)) return -1;
     if (got < 0) return 0;
@@ -61,7 +61,7 @@ static int read_more(int fd, unsigned char *buf, size_t *len, size_t capacity) {
 }
 
 /* The length of the message at the start of buf (header included), or 0 while it is incomplete. */
-static size_t whole_message(const unsigned char *buf, size_t len) {
+static inline size_t whole_message(const unsigned char *buf, size_t len) {
     if (len < 3) return 0;
     size_t size = 3 + (((size_t)buf[1] << 8) | buf[2]);
     return len < size ? 0 : size;

@@ -19,81 +19,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../c-echo/server.h"
+#include "paced.h"
 
 #define MAX_EVENTS 4096
-#define BEATS 4
-#define BEAT_NS 5000000LL
-#define READ_BUFFER 65536
-/* Bytes of echoes a call may queue (about 50 frames of 8 kHz slin); older ones are dropped. */
-#define QUEUE 16384
-#define SILENCE_BYTES 320
 
-struct conn {
-    int fd;
-    int beat;
-    int slot; /* index in its beat's list */
-    int started;
-    size_t in_len, out_len;
-    unsigned char in[READ_BUFFER];
-    unsigned char out[QUEUE];
-};
-
-static struct conn **beats[BEATS];
-static int beat_len[BEATS], beat_cap[BEATS];
-static unsigned char silence[3 + SILENCE_BYTES] = {0x10, SILENCE_BYTES >> 8, SILENCE_BYTES & 0xff};
-
-static long long now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void join_beat(struct conn *c) {
-    int beat = 0;
-    for (int b = 1; b < BEATS; b++)
-        if (beat_len[b] < beat_len[beat]) beat = b;
-    if (beat_len[beat] == beat_cap[beat]) {
-        beat_cap[beat] = beat_cap[beat] ? beat_cap[beat] * 2 : 256;
-        beats[beat] = realloc(beats[beat], beat_cap[beat] * sizeof *beats[beat]);
-    }
-    c->beat = beat;
-    c->slot = beat_len[beat];
-    beats[beat][beat_len[beat]++] = c;
-}
-
-static void drop(int epoll, struct conn *c) {
-    struct conn **list = beats[c->beat];
-    struct conn *last = list[--beat_len[c->beat]];
-    list[c->slot] = last;
-    last->slot = c->slot;
+static void drop(int epoll, struct call *c) {
+    leave_beat(c);
     epoll_ctl(epoll, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     free(c);
 }
 
-/* Queues an echo of every whole audio message read; returns 0 when the call is over. */
-static int take(struct conn *c) {
-    size_t at = 0, size;
-    while ((size = whole_message(c->in + at, c->in_len - at)) > 0) {
-        unsigned char kind = c->in[at];
-        if (kind == 0x00) return 0;
-        if (kind == 0x10) {
-            c->started = 1;
-            if (c->out_len + size <= QUEUE) {
-                memcpy(c->out + c->out_len, c->in + at, size);
-                c->out_len += size;
-            }
-        }
-        at += size;
-    }
-    memmove(c->in, c->in + at, c->in_len - at);
-    c->in_len -= at;
-    return 1;
-}
-
 /* One frame for the call: its oldest queued echo, or silence once audio has begun. */
-static void tick(struct conn *c) {
+static void tick(struct call *c) {
     if (!c->started) return;
     if (c->out_len == 0) {
         (void)!write(c->fd, silence, sizeof silence);
@@ -101,8 +39,7 @@ static void tick(struct conn *c) {
     }
     size_t frame = whole_message(c->out, c->out_len);
     (void)!write(c->fd, c->out, frame);
-    memmove(c->out, c->out + frame, c->out_len - frame);
-    c->out_len -= frame;
+    sent(c, frame);
 }
 
 int main(int argc, char **argv) {
@@ -115,7 +52,7 @@ int main(int argc, char **argv) {
     long long next_beat = 0; /* deadline of the next beat; 0: no calls, the clock is stopped */
     int beat = 0;
     for (;;) {
-        int calls = beat_len[0] + beat_len[1] + beat_len[2] + beat_len[3];
+        int calls = call_count();
         if (calls > 0) {
             if (next_beat == 0) next_beat = now_ns();
             struct timespec at = {.tv_sec = next_beat / 1000000000LL, .tv_nsec = next_beat % 1000000000LL};
@@ -127,11 +64,11 @@ int main(int argc, char **argv) {
         do {
             n = epoll_wait(epoll, events, MAX_EVENTS, calls > 0 ? 0 : -1);
             for (int i = 0; i < n; i++) {
-                struct conn *c = events[i].data.ptr;
+                struct call *c = events[i].data.ptr;
                 if (c == NULL) {
                     int fd;
                     while ((fd = accept_call(listener)) >= 0) {
-                        struct conn *added = calloc(1, sizeof *added);
+                        struct call *added = calloc(1, sizeof *added);
                         added->fd = fd;
                         join_beat(added);
                         watch(epoll, fd, added);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
+import { debugCallEnded, debugCallError } from './debug';
 import { AudioSocketError, ErrorCode } from './errors';
 import type { CallStats, CancelledMark, EndReason, Engine, RemoteAddress, WireFormat } from './engine/contract';
 import type { AudioFormat } from './format';
@@ -342,6 +343,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** @internal */
   _error(error: AudioSocketError): void {
+    debugCallError(this, error);
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else this.#host.unhandledError(this, error);
   }
@@ -358,6 +360,7 @@ export class Call extends EventEmitter<CallEvents> {
     }
     for (const reader of this.#readers) reader.end();
     this.#readers.clear();
+    debugCallEnded(this, this.#end);
     this.#resolveEnded(this.#end);
     this.emit('end', this.#end);
   }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Call, type CallHost } from './call';
 import type { EndReason, Engine, EngineConfig, EngineEvent, RemoteAddress, Wire, WireFormat } from './engine/contract';
+import { debugBound, debugCallStarted, debugClosed, debugRejected } from './debug';
 import { selectEngine, type EngineChoice, type EngineInfo } from './engine/select';
 import { AudioSocketError, ErrorCode } from './errors';
 import { appFormat, outputRate, resolveFormat, wireCodec, type AudioFormat } from './format';
@@ -204,7 +205,9 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
   async listen(options: ListenOptions | number = {}): Promise<{ address: string; port: number; family: string }> {
     const { host = '127.0.0.1', port = 9092 } = typeof options === 'number' ? { port: options } : options;
     if (this.#closed) throw new AudioSocketError(ErrorCode.SERVER_CLOSED, 'the server was closed');
-    return this.driver.listen(host, port);
+    const bound = await this.driver.listen(host, port);
+    debugBound(bound, this.engine);
+    return bound;
   }
 
   /** The bound address, or null before listen() and after close(). */
@@ -249,11 +252,13 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
    */
   async close(options: CloseOptions = {}): Promise<void> {
     const drainMs = intOption('drainMs', options.drainMs, 0, 0, 3_600_000);
+    const first = !this.#closed;
     this.#closed = true;
     for (const acceptor of this.#acceptors.splice(0)) {
       acceptor.reject(new AudioSocketError(ErrorCode.SERVER_CLOSED, 'the server is closing'));
     }
     await this.driver.close(drainMs);
+    if (first) debugClosed();
     this.emit('close');
   }
 
@@ -265,6 +270,7 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
   #dispatch = (events: EngineEvent[]): void => {
     for (const event of events) {
       if (event.type === 'reject') {
+        debugRejected(event.remote, event.error);
         this.emit('reject', event.error, event.remote);
         continue;
       }
@@ -310,6 +316,7 @@ export class AudioSocketServer extends EventEmitter<ServerEvents> implements Cal
       else process.emitWarning(warning.message, { code: warning.code });
     }
     this.#calls.set(call.handle, call);
+    debugCallStarted(call);
     const acceptor = this.#acceptors.shift();
     if (acceptor) acceptor.resolve(call);
     else if (this.listenerCount('call') === 0) this.#backlog.push(call);

@@ -32,9 +32,12 @@ export interface Serving {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `audiosocket serve` with `args` and waits for its "listening on" line. */
-export async function startServe(args: string[], command: string[] = [process.execPath, CLI, 'serve']): Promise<Serving> {
-  const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `audiosocket serve` with `args` (and `env` added to this process's environment) and
+ * waits for its "listening on" line.
+ */
+export async function startServe(args: string[], command: string[] = [process.execPath, CLI, 'serve'], env: NodeJS.ProcessEnv = {}): Promise<Serving> {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout!.on('data', (b) => (output += b));
   child.stderr!.on('data', (b) => (output += b));

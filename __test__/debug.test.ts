@@ -1,10 +1,8 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudioSocketClient } from '../src/client';
-import { CLI, startServe, type Serving } from './helpers/cli';
+import { startServe, type Serving } from './helpers/cli';
 import { ENGINES, audioReceived, pattern, until } from './helpers/harness';
-
-const SERVE = [process.execPath, CLI, 'serve'];
 
 /** The lines Node's debuglog printed for this module, without their `AUDIOSOCKET <pid>: ` prefix. */
 function debugLines(output: string): string[] {
@@ -22,7 +20,7 @@ describe.each(ENGINES)('NODE_DEBUG=audiosocket with the %s engine', (engine) => 
   });
 
   it('logs the bound address, a call start, error and end with its counters, a refused connection and the close', async () => {
-    serving = await startServe(['--port', '0', '--engine', engine, '--echo', '--quiet'], SERVE, { NODE_DEBUG: 'audiosocket' });
+    serving = await startServe(['--port', '0', '--engine', engine, '--echo', '--quiet'], { env: { NODE_DEBUG: 'audiosocket' } });
     const { port, output } = serving;
     const client = await AudioSocketClient.connect({ port, strict: true });
     const clientPort = client.localPort;
@@ -58,7 +56,7 @@ describe.each(ENGINES)('NODE_DEBUG=audiosocket with the %s engine', (engine) => 
   });
 
   it('prints nothing without it', async () => {
-    serving = await startServe(['--port', '0', '--engine', engine, '--echo', '--quiet'], SERVE, { NODE_DEBUG: '' });
+    serving = await startServe(['--port', '0', '--engine', engine, '--echo', '--quiet'], { env: { NODE_DEBUG: '' } });
     const client = await AudioSocketClient.connect({ port: serving.port, strict: true });
     await client.play(pattern(160 * 2));
     await client.hangup();

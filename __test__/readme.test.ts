@@ -63,7 +63,7 @@ describe('README', () => {
   });
 
   it("the main job, 'npm start', serves echo on 127.0.0.1:9092 and stops cleanly on SIGTERM", async () => {
-    const serving = await startServe([], ['npm', 'start', '--silent']);
+    const serving = await startServe([], { command: ['npm', 'start', '--silent'] });
     try {
       expect(serving.port).toBe(9092);
       const client = await AudioSocketClient.connect({ port: 9092, strict: true });

@@ -33,10 +33,13 @@ export interface Serving {
 }
 
 /**
- * Starts `audiosocket serve` with `args` (and `env` added to this process's environment) and
- * waits for its "listening on" line.
+ * Starts `audiosocket serve` with `args` (or `command` with them), `env` added to this process's
+ * environment, and waits for its "listening on" line.
  */
-export async function startServe(args: string[], command: string[] = [process.execPath, CLI, 'serve'], env: NodeJS.ProcessEnv = {}): Promise<Serving> {
+export async function startServe(
+  args: string[],
+  { command = [process.execPath, CLI, 'serve'], env = {} }: { command?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Serving> {
   const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout!.on('data', (b) => (output += b));

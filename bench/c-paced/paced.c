@@ -67,12 +67,7 @@ int main(int argc, char **argv) {
                 struct call *c = events[i].data.ptr;
                 if (c == NULL) {
                     int fd;
-                    while ((fd = accept_call(listener)) >= 0) {
-                        struct call *added = calloc(1, sizeof *added);
-                        added->fd = fd;
-                        join_beat(added);
-                        watch(epoll, fd, added);
-                    }
+                    while ((fd = accept_call(listener)) >= 0) watch(epoll, fd, admit(fd));
                     continue;
                 }
                 int got = read_more(c->fd, c->in, &c->in_len, READ_BUFFER);

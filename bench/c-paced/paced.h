@@ -62,6 +62,14 @@ static inline void join_beat(struct call *c) {
     beats[beat][beat_len[beat]++] = c;
 }
 
+/* A new call on the accepted socket `fd`, on the beat with the fewest calls. */
+static inline struct call *admit(int fd) {
+    struct call *c = calloc(1, sizeof *c);
+    c->fd = fd;
+    join_beat(c);
+    return c;
+}
+
 static inline void leave_beat(struct call *c) {
     struct call **list = beats[c->beat];
     struct call *last = list[--beat_len[c->beat]];

@@ -147,12 +147,7 @@ int main(int argc, char **argv) {
             poll(&listening, 1, 20);
         }
         int fd;
-        while ((fd = accept_call(listener)) >= 0) {
-            struct call *added = calloc(1, sizeof *added);
-            added->fd = fd;
-            join_beat(added);
-            receive(added);
-        }
+        while ((fd = accept_call(listener)) >= 0) receive(admit(fd));
         /* The harvest: each enter runs a bounded share of the deferred receives, so ask until
          * none is left. */
         do enter(IORING_ENTER_GETEVENTS);

@@ -49,9 +49,7 @@ static int answer(struct conn *c) {
 int main(int argc, char **argv) {
     int listener = open_listener(argc, argv);
     if (listener < 0) return 1;
-
-    int epoll = epoll_create1(0);
-    watch(epoll, listener, NULL);
+    int epoll = watch_listener(listener);
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
         int n = epoll_wait(epoll, events, MAX_EVENTS, -1);

@@ -51,6 +51,13 @@ static inline void watch(int epoll, int fd, void *call) {
     epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
 }
 
+/* An epoll instance watching the listener (its events carry a NULL call). */
+static inline int watch_listener(int listener) {
+    int epoll = epoll_create1(0);
+    watch(epoll, listener, NULL);
+    return epoll;
+}
+
 /* One read() onto the end of buf: 1 when bytes came, 0 for none yet, -1 when the call is over. */
 static inline int read_more(int fd, unsigned char *buf, size_t *len, size_t capacity) {
     ssize_t got = read(fd, buf + *len, capacity - *len);

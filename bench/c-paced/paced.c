@@ -45,9 +45,7 @@ static void tick(struct call *c) {
 int main(int argc, char **argv) {
     int listener = open_listener(argc, argv);
     if (listener < 0) return 1;
-
-    int epoll = epoll_create1(0);
-    watch(epoll, listener, NULL);
+    int epoll = watch_listener(listener);
     struct epoll_event events[MAX_EVENTS];
     long long next_beat = 0; /* deadline of the next beat; 0: no calls, the clock is stopped */
     int beat = 0;
